@@ -1,0 +1,48 @@
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database URL could not be parsed.
+    #[error("invalid database URL")]
+    InvalidUrl {
+        /// Why parsing failed.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// No connection to the database could be established.
+    #[error("cannot connect to the database")]
+    Connect {
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Applying migrations failed.
+    #[error("database migration failed")]
+    Migrate {
+        /// The migrator's error.
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+    /// A query failed.
+    #[error("database query failed")]
+    Query(#[from] sqlx::Error),
+    /// A row referenced by id does not exist.
+    #[error("{what} {id} not found")]
+    NotFound {
+        /// The kind of row, e.g. `run`.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// A stored JSON column did not match its Rust type.
+    #[error("stored {what} is not valid")]
+    Corrupt {
+        /// Which column.
+        what: &'static str,
+        /// The decoding error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Result with the store's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,73 @@
+//! Postgres access for RepoSage: the source of truth for repositories, runs, files and their
+//! analysis.
+//!
+//! All queries are parameterised (`sqlx::query*` with binds); bulk writes go through `UNNEST` so a
+//! batch of thousands of rows is one statement. Migrations live in `migrations/` at the repository
+//! root and are embedded in [`MIGRATOR`].
+
+mod error;
+mod files;
+mod ids;
+mod repositories;
+mod runs;
+mod search;
+
+pub use error::{Error, Result};
+pub use files::{BlobRow, FileKind, FileRow, FileSummary};
+pub use ids::{CommitSha, RepositoryId, RunId};
+pub use repositories::{NewRepository, RefKind, RepositoryRecord};
+pub use runs::{RunEvent, RunKind, RunOutcome, RunRecord, RunStats, RunStatus, StageStatus};
+pub use search::{SearchHit, SearchMatch, SearchQuery};
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+/// The schema migrations under `migrations/`, embedded at compile time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// A handle on the RepoSage database. Cheap to clone (it wraps a connection pool).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    /// Connects to `url` with at most `max_connections` pooled connections.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        let options: PgConnectOptions = url.parse().map_err(|source| Error::InvalidUrl { source })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.application_name("reposage"))
+            .await
+            .map_err(|source| Error::Connect { source })?;
+        Ok(Self { pool })
+    }
+
+    /// Wraps an existing pool (tests get one per test from `#[sqlx::test]`).
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// The underlying pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies pending migrations. Safe to call from every binary at start-up: sqlx takes an
+    /// advisory lock, so concurrent callers wait for each other.
+    pub async fn migrate(&self) -> Result<()> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|source| Error::Migrate { source })
+    }
+
+    /// Round-trips a trivial query; what `/readyz` checks.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
