@@ -1,6 +1,20 @@
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Neither `DATABASE_URL` nor a database URL file was given.
+    #[error(
+        "no database configured: set DATABASE_URL (e.g. postgres://user@host:5432/reposage) or pass --database-url-file"
+    )]
+    MissingUrl,
+    /// The database URL file could not be read.
+    #[error("cannot read the database URL from {path}")]
+    ReadUrlFile {
+        /// The file named.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The database URL could not be parsed.
     #[error("invalid database URL")]
     InvalidUrl {

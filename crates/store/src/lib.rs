@@ -19,6 +19,7 @@ pub use repositories::{NewRepository, RefKind, RepositoryRecord};
 pub use runs::{RunEvent, RunKind, RunOutcome, RunRecord, RunStats, RunStatus, StageStatus};
 pub use search::{SearchHit, SearchMatch, SearchQuery};
 
+use std::path::Path;
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -26,6 +27,22 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// The schema migrations under `migrations/`, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// The database URL from the `DATABASE_URL` environment variable (read by the calling binary and
+/// passed in as `from_env`) or, when a file is named, from that file (a mounted Secret). Secrets never
+/// travel as command-line arguments, where process listings would show them.
+pub fn resolve_database_url(from_env: Option<String>, file: Option<&Path>) -> Result<String> {
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ReadUrlFile {
+            path: path.display().to_string(),
+            source,
+        })?;
+        return Ok(text.trim().to_string());
+    }
+    from_env
+        .filter(|url| !url.trim().is_empty())
+        .ok_or(Error::MissingUrl)
+}
 
 /// A handle on the RepoSage database. Cheap to clone (it wraps a connection pool).
 #[derive(Debug, Clone)]
