@@ -1,1 +1,19 @@
+//! Repository analysis: fetching with git2, walking the tree of one commit straight from the object
+//! database, and classifying every entry (language, line counts, or the reason it is skipped).
+//!
+//! A repository is hostile input. Nothing here checks out a worktree, follows a symlink, runs a hook
+//! or a filter, or spawns the git CLI; every path is confined to the repository root.
 
+pub mod classify;
+mod error;
+pub mod fetch;
+pub mod language;
+pub mod lines;
+pub mod tree;
+
+pub use classify::{Classifier, SkipReason};
+pub use error::{Error, Result};
+pub use fetch::{Checkout, FetchOptions, RefRequest, Source, open_or_fetch};
+pub use language::Language;
+pub use lines::LineStats;
+pub use tree::{EntryKind, TreeEntry};

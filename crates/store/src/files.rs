@@ -66,35 +66,38 @@ pub struct BlobRow {
     pub content: String,
 }
 
-/// What the database holds for a path, used to decide what a new run must re-analyse.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the database holds for a path: what a new run needs to decide whether to re-analyse it,
+/// and to count it in the run's totals when it does not.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FileSummary {
     /// Git object id of the indexed blob.
     pub blob_sha: Option<String>,
     /// Why it was skipped, if it was.
     pub skip_reason: Option<String>,
+    /// Detected language.
+    pub language: Option<String>,
+    /// Size in bytes.
+    pub size_bytes: i64,
+    /// Lines.
+    pub lines: i32,
 }
 
 impl Store {
-    /// Path → indexed blob of every file of a repository.
+    /// Path → what is indexed for it, for every file of a repository.
     pub async fn indexed_files(&self, repository_id: RepositoryId) -> Result<HashMap<String, FileSummary>> {
-        let rows: Vec<(String, Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT path, blob_sha, skip_reason FROM files WHERE repository_id = $1")
-                .bind(repository_id)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(path, blob_sha, skip_reason)| {
-                (
-                    path,
-                    FileSummary {
-                        blob_sha,
-                        skip_reason,
-                    },
-                )
-            })
-            .collect())
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            path: String,
+            #[sqlx(flatten)]
+            summary: FileSummary,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT path, blob_sha, skip_reason, language, size_bytes, lines FROM files WHERE repository_id = $1",
+        )
+        .bind(repository_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|row| (row.path, row.summary)).collect())
     }
 
     /// Stores blob contents (one statement per call); blobs already stored are left alone.

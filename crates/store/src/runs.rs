@@ -72,7 +72,7 @@ impl StageStatus {
 
 /// Totals of an index run, stored as JSON on the run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct RunStats {
     /// Tree entries seen (files, symlinks, submodules), skipped ones included.
     pub files: u64,

@@ -1,0 +1,533 @@
+//! The index pipeline: fetch → structure → persist, each stage recorded as run events.
+//!
+//! Memory stays bounded by the batch size, not the repository: the tree is walked as metadata, blob
+//! contents are read one at a time on a blocking thread and streamed to Postgres in batches through a
+//! bounded channel. File rows (metadata only) are committed with the run's outcome in one transaction,
+//! so readers see the previous index or the new one, never a mix.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use reposage_analysis::{
+    Checkout, Classifier, EntryKind, FetchOptions, Language, LineStats, SkipReason, Source, TreeEntry,
+    open_or_fetch,
+};
+use reposage_store::{
+    BlobRow, CommitSha, FileKind, FileRow, FileSummary, NewRepository, RepositoryId, RunId, RunKind,
+    RunOutcome, RunStats, StageStatus, Store,
+};
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::mpsc;
+use tracing::{info, instrument, warn};
+
+use crate::progress::{Progress, Stage};
+use crate::{Error, Result};
+
+/// Blob contents are written when a batch reaches this many bytes…
+const BATCH_BYTES: usize = 4 * 1024 * 1024;
+/// …or this many blobs.
+const BATCH_BLOBS: usize = 1_000;
+/// Longest symlink target recorded.
+const MAX_SYMLINK_TARGET: usize = 4096;
+
+/// Everything one index run needs; nothing is read from the environment.
+#[derive(Debug, Clone)]
+pub struct IndexRequest {
+    /// The run's id (the operator derives it from the Job; local runs use a fresh one).
+    pub run_id: RunId,
+    /// The repository as it is recorded.
+    pub repository: NewRepository,
+    /// Where to read it from.
+    pub source: Source,
+    /// Ref, caps and credentials for the fetch.
+    pub fetch: FetchOptions,
+    /// Gitignore-style patterns of paths to analyse (all when empty).
+    pub include: Vec<String>,
+    /// Gitignore-style patterns of paths not to analyse.
+    pub exclude: Vec<String>,
+    /// Files larger than this are recorded as `too-large`.
+    pub max_file_bytes: u64,
+    /// Files past this many analysed ones are recorded as `max-files`.
+    pub max_files: u64,
+    /// Scratch space for fetched repositories.
+    pub work_dir: PathBuf,
+}
+
+/// What a successful run produced; `reposage-job-runner index --json` prints it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexSummary {
+    /// The run.
+    pub run_id: RunId,
+    /// The repository.
+    pub repository_id: RepositoryId,
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// The ref the run resolved.
+    pub resolved_ref: String,
+    /// The commit it indexed.
+    pub commit: String,
+    /// `<ref>@sha1:<commit>`.
+    pub revision: String,
+    /// Totals.
+    pub stats: RunStats,
+    /// Wall time of the run.
+    pub duration_ms: u64,
+}
+
+/// Runs the index pipeline for `request`, recording the run and its stage events in `store`. On
+/// failure the run is recorded as failed with the error, and the repository keeps its previous index.
+#[instrument(skip_all, fields(run_id = %request.run_id, repository = %request.repository.name))]
+pub async fn run_index(
+    store: &Store,
+    request: IndexRequest,
+    progress: Arc<dyn Progress>,
+) -> Result<IndexSummary> {
+    let started = Instant::now();
+    store.upsert_repository(&request.repository).await?;
+    store
+        .start_run(
+            request.run_id,
+            request.repository.id,
+            RunKind::Index,
+            request.fetch.git_ref.describe(),
+        )
+        .await?;
+    let mut recorder = StageRecorder {
+        store,
+        run_id: request.run_id,
+        progress: progress.as_ref(),
+        current: None,
+    };
+    match pipeline(store, &request, &mut recorder, progress.clone()).await {
+        Ok(mut summary) => {
+            summary.duration_ms = started.elapsed().as_millis() as u64;
+            info!(commit = %summary.commit, files = summary.stats.files, "index run succeeded");
+            Ok(summary)
+        }
+        Err(error) => {
+            let message = error.to_run_message();
+            warn!(error = %message, "index run failed");
+            recorder.fail(&message).await;
+            store
+                .finish_run(request.run_id, &RunOutcome::Failed { error: message })
+                .await?;
+            Err(error)
+        }
+    }
+}
+
+async fn pipeline(
+    store: &Store,
+    request: &IndexRequest,
+    recorder: &mut StageRecorder<'_>,
+    progress: Arc<dyn Progress>,
+) -> Result<IndexSummary> {
+    recorder.start(Stage::Fetch).await?;
+    let (source, work_dir, fetch) = (
+        request.source.clone(),
+        request.work_dir.clone(),
+        request.fetch.clone(),
+    );
+    let checkout = blocking(move || open_or_fetch(&source, &work_dir, &fetch)).await??;
+    let commit =
+        CommitSha::parse(&checkout.commit.to_string()).expect("git object ids are 40 hex characters");
+    let resolved_ref = checkout.resolved_ref.clone();
+    recorder
+        .complete(json!({
+            "commit": commit.as_str(),
+            "resolvedRef": resolved_ref,
+            "bytesFetched": checkout.fetched_bytes,
+        }))
+        .await?;
+
+    recorder.start(Stage::Structure).await?;
+    let previous = store.indexed_files(request.repository.id).await?;
+    let classifier = Classifier::new(&request.include, &request.exclude, request.max_file_bytes)?;
+    let (sender, mut receiver) = mpsc::channel::<Vec<BlobRow>>(2);
+    let max_files = request.max_files;
+    let walker = tokio::task::spawn_blocking(move || {
+        analyse_tree(
+            &checkout,
+            &classifier,
+            &previous,
+            max_files,
+            &sender,
+            progress.as_ref(),
+        )
+    });
+    let mut blobs_written = 0usize;
+    while let Some(batch) = receiver.recv().await {
+        store.upsert_blobs(&batch).await?;
+        blobs_written += batch.len();
+    }
+    let structure = walker.await.map_err(|e| Error::Worker(e.to_string()))??;
+    recorder
+        .complete(json!({
+            "files": structure.stats.files,
+            "analysedFiles": structure.stats.analysed_files,
+            "changedFiles": structure.stats.changed_files,
+            "removedFiles": structure.stats.removed_files,
+            "skippedFiles": structure.stats.skipped.values().sum::<u64>(),
+            "bytes": structure.stats.bytes,
+            "lines": structure.stats.lines,
+            "blobsWritten": blobs_written,
+        }))
+        .await?;
+
+    recorder.start(Stage::Persist).await?;
+    let outcome = RunOutcome::Succeeded {
+        resolved_ref: resolved_ref.clone(),
+        commit: commit.clone(),
+        stats: structure.stats.clone(),
+    };
+    store
+        .commit_index_run(
+            request.run_id,
+            request.repository.id,
+            &structure.changed,
+            &structure.removed,
+            &outcome,
+        )
+        .await?;
+    recorder
+        .complete(json!({
+            "rowsWritten": structure.changed.len(),
+            "rowsRemoved": structure.removed.len(),
+        }))
+        .await?;
+
+    Ok(IndexSummary {
+        run_id: request.run_id,
+        repository_id: request.repository.id,
+        namespace: request.repository.namespace.clone(),
+        name: request.repository.name.clone(),
+        revision: format!("{resolved_ref}@sha1:{commit}"),
+        resolved_ref,
+        commit: commit.to_string(),
+        stats: structure.stats,
+        duration_ms: 0,
+    })
+}
+
+/// What the structure stage found.
+struct Structure {
+    /// Rows of paths that are new or whose blob or classification changed.
+    changed: Vec<FileRow>,
+    /// Paths indexed before and absent now.
+    removed: Vec<String>,
+    /// Totals over the whole tree (unchanged files counted from their stored rows).
+    stats: RunStats,
+}
+
+/// Walks the commit's tree, re-analysing only what changed since the previous run, and streams the
+/// text of changed files to `sender` in batches.
+fn analyse_tree(
+    checkout: &Checkout,
+    classifier: &Classifier,
+    previous: &HashMap<String, FileSummary>,
+    max_files: u64,
+    sender: &mpsc::Sender<Vec<BlobRow>>,
+    progress: &dyn Progress,
+) -> Result<Structure> {
+    let entries = reposage_analysis::tree::walk(&checkout.repo, checkout.commit)?;
+    progress.files_total(entries.len() as u64);
+    let mut stats = RunStats::default();
+    let mut changed = Vec::new();
+    let mut batch = BlobBatch::default();
+    for entry in &entries {
+        stats.files += 1;
+        let row = match entry.kind {
+            EntryKind::Symlink | EntryKind::Submodule => {
+                let row = record_link(checkout, entry, classifier)?;
+                if let Some(reason) = &row.skip_reason {
+                    *stats.skipped.entry(reason.clone()).or_default() += 1;
+                }
+                let unchanged = previous
+                    .get(&row.path)
+                    .is_some_and(|prev| prev.blob_sha == row.blob_sha && prev.skip_reason == row.skip_reason);
+                (!unchanged).then_some(row)
+            }
+            EntryKind::File { .. } => {
+                let at_cap = stats.analysed_files >= max_files;
+                let path_reason = classifier
+                    .by_path(&entry.path, entry.size)
+                    .or(at_cap.then_some(SkipReason::MaxFiles));
+                match previous.get(&entry.path) {
+                    Some(prev) if is_unchanged(prev, entry, path_reason) => {
+                        count_file(
+                            &mut stats,
+                            prev.skip_reason.as_deref(),
+                            prev.language.as_deref(),
+                            prev.size_bytes,
+                            prev.lines,
+                        );
+                        None
+                    }
+                    _ => {
+                        let row = analyse_file(checkout, entry, classifier, path_reason, &mut batch)?;
+                        count_file(
+                            &mut stats,
+                            row.skip_reason.as_deref(),
+                            row.language.as_deref(),
+                            row.size_bytes,
+                            row.lines,
+                        );
+                        Some(row)
+                    }
+                }
+            }
+        };
+        changed.extend(row);
+        if batch.is_full() && sender.blocking_send(batch.take()).is_err() {
+            // The writer stopped (a database error); it reports the cause.
+            return Err(Error::Worker("blob writer stopped".into()));
+        }
+        progress.file_done();
+    }
+    if !batch.blobs.is_empty() && sender.blocking_send(batch.take()).is_err() {
+        return Err(Error::Worker("blob writer stopped".into()));
+    }
+    let present: std::collections::HashSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+    let removed: Vec<String> = previous
+        .keys()
+        .filter(|p| !present.contains(p.as_str()))
+        .cloned()
+        .collect();
+    stats.changed_files = changed.len() as u64;
+    stats.removed_files = removed.len() as u64;
+    Ok(Structure {
+        changed,
+        removed,
+        stats,
+    })
+}
+
+/// A file is unchanged when its blob is the same and the path-based verdict is too (a content-based
+/// skip such as `binary` holds as long as the blob does).
+fn is_unchanged(prev: &FileSummary, entry: &TreeEntry, path_reason: Option<SkipReason>) -> bool {
+    if prev.blob_sha.as_deref() != Some(entry.oid.to_string().as_str()) {
+        return false;
+    }
+    match (path_reason, prev.skip_reason.as_deref()) {
+        (Some(reason), stored) => stored == Some(reason.as_str()),
+        (None, None) => true,
+        (None, Some(stored)) => CONTENT_REASONS.iter().any(|r| r.as_str() == stored),
+    }
+}
+
+const CONTENT_REASONS: [SkipReason; 3] = [
+    SkipReason::Binary,
+    SkipReason::UnsupportedEncoding,
+    SkipReason::Generated,
+];
+
+fn count_file(
+    stats: &mut RunStats,
+    skip_reason: Option<&str>,
+    language: Option<&str>,
+    size: i64,
+    lines: i32,
+) {
+    match skip_reason {
+        Some(reason) => *stats.skipped.entry(reason.to_string()).or_default() += 1,
+        None => {
+            stats.analysed_files += 1;
+            stats.bytes += size.max(0) as u64;
+            stats.lines += lines.max(0) as u64;
+            if let Some(language) = language {
+                *stats.languages.entry(language.to_string()).or_default() += 1;
+            }
+        }
+    }
+}
+
+/// Records a symlink (with its target, never followed) or a submodule (never fetched).
+fn record_link(checkout: &Checkout, entry: &TreeEntry, classifier: &Classifier) -> Result<FileRow> {
+    let (kind, symlink_target) = match entry.kind {
+        EntryKind::Symlink => {
+            let blob = checkout
+                .repo
+                .find_blob(entry.oid)
+                .map_err(reposage_analysis::Error::from)?;
+            let content = &blob.content()[..blob.content().len().min(MAX_SYMLINK_TARGET)];
+            (
+                FileKind::Symlink,
+                Some(String::from_utf8_lossy(content).replace('\0', "\u{FFFD}")),
+            )
+        }
+        _ => (FileKind::Submodule, None),
+    };
+    Ok(FileRow {
+        skip_reason: classifier
+            .by_path(&entry.path, 0)
+            .filter(|r| matches!(r, SkipReason::UnsafePath | SkipReason::Excluded))
+            .map(|r| r.as_str().to_string()),
+        symlink_target,
+        ..empty_row(entry, kind)
+    })
+}
+
+/// Reads and classifies one file; its text joins the blob batch when it is analysed.
+fn analyse_file(
+    checkout: &Checkout,
+    entry: &TreeEntry,
+    classifier: &Classifier,
+    path_reason: Option<SkipReason>,
+    batch: &mut BlobBatch,
+) -> Result<FileRow> {
+    let row = empty_row(entry, FileKind::File);
+    if let Some(reason) = path_reason {
+        return Ok(FileRow {
+            language: Language::detect(&entry.path, None).map(|l| l.name.to_string()),
+            skip_reason: Some(reason.as_str().to_string()),
+            ..row
+        });
+    }
+    let blob = checkout
+        .repo
+        .find_blob(entry.oid)
+        .map_err(reposage_analysis::Error::from)?;
+    let bytes = blob.content();
+    if let Some(reason) = classifier.by_content(bytes) {
+        return Ok(FileRow {
+            language: Language::detect(&entry.path, None).map(|l| l.name.to_string()),
+            skip_reason: Some(reason.as_str().to_string()),
+            ..row
+        });
+    }
+    let text =
+        String::from_utf8_lossy(bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes)).into_owned();
+    let language = Language::detect(&entry.path, text.lines().next());
+    let lines = LineStats::count(&text, language);
+    batch.push(BlobRow {
+        sha: entry.oid.to_string(),
+        content: text,
+    });
+    Ok(FileRow {
+        language: language.map(|l| l.name.to_string()),
+        lines: lines.lines as i32,
+        code_lines: lines.code as i32,
+        comment_lines: lines.comment as i32,
+        blank_lines: lines.blank as i32,
+        ..row
+    })
+}
+
+fn empty_row(entry: &TreeEntry, kind: FileKind) -> FileRow {
+    FileRow {
+        path: entry.path.clone(),
+        kind,
+        blob_sha: Some(entry.oid.to_string()),
+        language: None,
+        size_bytes: entry.size as i64,
+        lines: 0,
+        code_lines: 0,
+        comment_lines: 0,
+        blank_lines: 0,
+        skip_reason: None,
+        symlink_target: None,
+    }
+}
+
+#[derive(Default)]
+struct BlobBatch {
+    blobs: Vec<BlobRow>,
+    bytes: usize,
+}
+
+impl BlobBatch {
+    fn push(&mut self, blob: BlobRow) {
+        self.bytes += blob.content.len();
+        self.blobs.push(blob);
+    }
+    fn is_full(&self) -> bool {
+        self.bytes >= BATCH_BYTES || self.blobs.len() >= BATCH_BLOBS
+    }
+    fn take(&mut self) -> Vec<BlobRow> {
+        self.bytes = 0;
+        std::mem::take(&mut self.blobs)
+    }
+}
+
+/// Runs blocking git work off the async runtime.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Worker(e.to_string()))
+}
+
+/// Records stage events and notifies progress; remembers the running stage so a failure is
+/// attributed to it.
+struct StageRecorder<'a> {
+    store: &'a Store,
+    run_id: RunId,
+    progress: &'a dyn Progress,
+    current: Option<(Stage, Instant)>,
+}
+
+impl StageRecorder<'_> {
+    async fn start(&mut self, stage: Stage) -> Result<()> {
+        self.current = Some((stage, Instant::now()));
+        self.progress.stage_started(stage);
+        self.store
+            .record_event(
+                self.run_id,
+                stage.as_str(),
+                StageStatus::Started,
+                json!({}),
+                None,
+                None,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn complete(&mut self, data: serde_json::Value) -> Result<()> {
+        let Some((stage, started)) = self.current.take() else {
+            return Ok(());
+        };
+        self.progress.stage_completed(stage);
+        let duration_ms = started.elapsed().as_millis() as i64;
+        info!(stage = stage.as_str(), duration_ms, %data, "stage completed");
+        self.store
+            .record_event(
+                self.run_id,
+                stage.as_str(),
+                StageStatus::Completed,
+                data,
+                Some(duration_ms),
+                None,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Records the running stage as failed; a failure to record is logged, not raised, so the
+    /// original error is the one reported.
+    async fn fail(&mut self, message: &str) {
+        let Some((stage, started)) = self.current.take() else {
+            return;
+        };
+        let duration_ms = started.elapsed().as_millis() as i64;
+        if let Err(e) = self
+            .store
+            .record_event(
+                self.run_id,
+                stage.as_str(),
+                StageStatus::Failed,
+                json!({}),
+                Some(duration_ms),
+                Some(message),
+            )
+            .await
+        {
+            warn!(error = %e, "could not record the failed stage");
+        }
+    }
+}

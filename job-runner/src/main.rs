@@ -1,0 +1,438 @@
+//! `reposage-job-runner`: index a repository into Postgres, or search what is indexed.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use reposage_analysis::{FetchOptions, RefRequest, Source};
+use reposage_job_runner::index::{IndexRequest, IndexSummary, run_index};
+use reposage_job_runner::progress::{NoProgress, Progress, Stage};
+use reposage_store::{NewRepository, RefKind, RepositoryId, RunId, SearchQuery, Store};
+use uuid::Uuid;
+
+/// Namespace for deriving local-mode repository ids from `namespace/name`.
+const LOCAL_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5e0d_5a9e_7c1f_4b6a_9d3e_2f81_c0a4_b7d1);
+
+/// Fetch, analyse and index a git repository into the RepoSage database, or search it.
+#[derive(Debug, Parser)]
+#[command(
+    name = "reposage-job-runner",
+    version,
+    after_help = "Environment:\n  DATABASE_URL  Postgres URL, e.g. postgres://reposage@127.0.0.1:5432/reposage \
+                  (a secret: never passed as an argument)"
+)]
+struct Cli {
+    /// Read the database URL from this file (a mounted Secret) instead of DATABASE_URL.
+    #[arg(long, env = "REPOSAGE_DATABASE_URL_FILE", global = true)]
+    database_url_file: Option<PathBuf>,
+    /// Log format: `auto` (pretty on a terminal, JSON otherwise), `json` or `pretty`.
+    #[arg(long, env = "REPOSAGE_LOG_FORMAT", default_value = "auto", global = true)]
+    log_format: LogFormat,
+    #[arg(skip = std::env::var("DATABASE_URL").ok())]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Auto,
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Index a repository: fetch it, walk the tree of the resolved commit, record files and the run.
+    Index(IndexArgs),
+    /// Search indexed file paths and contents for a substring.
+    Search(SearchArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+#[derive(Debug, Args)]
+struct IndexArgs {
+    /// Repository to index: an https:// or ssh:// URL, scp-like `git@host:org/repo`, or a local path.
+    #[arg(long, env = "REPOSAGE_URL")]
+    url: String,
+    /// Branch to index (default: the remote's default branch, or HEAD of a local repository).
+    #[arg(long, group = "git_ref")]
+    branch: Option<String>,
+    /// Tag to index.
+    #[arg(long, group = "git_ref")]
+    tag: Option<String>,
+    /// Full commit sha to index.
+    #[arg(long, group = "git_ref")]
+    commit: Option<String>,
+    /// Repository id (the Repository resource's UID); derived from namespace/name when absent.
+    #[arg(long)]
+    repository_id: Option<Uuid>,
+    /// Namespace the repository is recorded under.
+    #[arg(long, default_value = "local")]
+    namespace: String,
+    /// Name the repository is recorded under (default: the last segment of the URL or path).
+    #[arg(long)]
+    name: Option<String>,
+    /// Run id (the operator derives it from the Job); random when absent.
+    #[arg(long)]
+    run_id: Option<Uuid>,
+    /// Gitignore-style pattern of paths to analyse; repeatable. All paths when none is given.
+    #[arg(long = "include", value_name = "PATTERN")]
+    include: Vec<String>,
+    /// Gitignore-style pattern of paths not to analyse; repeatable; wins over --include.
+    #[arg(long = "exclude", value_name = "PATTERN")]
+    exclude: Vec<String>,
+    /// Files larger than this many bytes are recorded as too large and not analysed.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    max_file_bytes: u64,
+    /// At most this many files are analysed; the rest are recorded as skipped.
+    #[arg(long, default_value_t = 100_000)]
+    max_files: u64,
+    /// A fetch receiving more than this many bytes is aborted.
+    #[arg(long, default_value_t = 2 * 1024 * 1024 * 1024)]
+    max_repository_bytes: u64,
+    /// A fetch still running after this many seconds is aborted.
+    #[arg(long, default_value_t = 600)]
+    fetch_timeout_seconds: u64,
+    /// Folder with git credentials (a mounted Secret): `username` and `password` files for https.
+    #[arg(long, env = "REPOSAGE_CREDENTIALS_DIR")]
+    credentials_dir: Option<PathBuf>,
+    /// Scratch folder for fetched repositories (default: a temporary folder, removed afterwards).
+    #[arg(long, env = "REPOSAGE_WORK_DIR")]
+    work_dir: Option<PathBuf>,
+    /// Print the run summary as JSON on stdout (no progress bar).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct SearchArgs {
+    /// Text to find in paths and file contents (case-insensitive, literal).
+    query: String,
+    /// Only this repository (its name in the namespace given by --namespace).
+    #[arg(long)]
+    repository: Option<String>,
+    /// Namespace of --repository.
+    #[arg(long, default_value = "local")]
+    namespace: String,
+    /// Most files to show.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=100))]
+    limit: i64,
+    /// Print hits as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let Cli {
+        database_url_file,
+        log_format,
+        database_url,
+        command,
+    } = Cli::parse();
+    init_tracing(log_format);
+    let url = reposage_store::resolve_database_url(database_url, database_url_file.as_deref())?;
+    let store = Store::connect(&url, 4).await.context("connecting to Postgres")?;
+    store.migrate().await?;
+    match command {
+        Command::Index(args) => index(&store, args).await,
+        Command::Search(args) => search(&store, args).await,
+        Command::Migrate => Ok(()),
+    }
+}
+
+async fn index(store: &Store, args: IndexArgs) -> anyhow::Result<()> {
+    let IndexArgs {
+        url,
+        branch,
+        tag,
+        commit,
+        repository_id,
+        namespace,
+        name,
+        run_id,
+        include,
+        exclude,
+        max_file_bytes,
+        max_files,
+        max_repository_bytes,
+        fetch_timeout_seconds,
+        credentials_dir,
+        work_dir,
+        json,
+    } = args;
+    let source = Source::parse(&url)?;
+    let name = match name {
+        Some(name) => name,
+        None => derive_name(&source)?,
+    };
+    let (git_ref, recorded_ref) = match (branch, tag, commit) {
+        (Some(b), _, _) => (RefRequest::Branch(b.clone()), Some((RefKind::Branch, b))),
+        (_, Some(t), _) => (RefRequest::Tag(t.clone()), Some((RefKind::Tag, t))),
+        (_, _, Some(c)) => (RefRequest::Commit(c.clone()), Some((RefKind::Commit, c))),
+        _ => (RefRequest::Default, None),
+    };
+    let id = repository_id
+        .unwrap_or_else(|| Uuid::new_v5(&LOCAL_ID_NAMESPACE, format!("{namespace}/{name}").as_bytes()));
+    let scratch = match work_dir {
+        Some(dir) => tempfile::Builder::new().prefix("run-").tempdir_in(dir)?,
+        None => tempfile::tempdir()?,
+    };
+    let recorded_url = match &source {
+        Source::Local(path) => path
+            .canonicalize()
+            .unwrap_or_else(|_| path.clone())
+            .display()
+            .to_string(),
+        Source::Remote(url) => url.clone(),
+    };
+    let request = IndexRequest {
+        run_id: run_id.map(RunId).unwrap_or_else(RunId::new_random),
+        repository: NewRepository {
+            id: RepositoryId(id),
+            namespace,
+            name,
+            url: recorded_url,
+            git_ref: recorded_ref,
+        },
+        source,
+        fetch: FetchOptions {
+            git_ref,
+            max_bytes: max_repository_bytes,
+            timeout: Duration::from_secs(fetch_timeout_seconds),
+            depth: 1,
+            credentials: read_credentials(credentials_dir.as_deref())?,
+        },
+        include,
+        exclude,
+        max_file_bytes,
+        max_files,
+        work_dir: scratch.path().to_path_buf(),
+    };
+    let progress: Arc<dyn Progress> = if !json && std::io::stderr().is_terminal() {
+        Arc::new(BarProgress::new())
+    } else {
+        Arc::new(NoProgress)
+    };
+    let summary = run_index(store, request, progress).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print_summary(&summary);
+    }
+    Ok(())
+}
+
+async fn search(store: &Store, args: SearchArgs) -> anyhow::Result<()> {
+    let SearchArgs {
+        query,
+        repository,
+        namespace,
+        limit,
+        json,
+    } = args;
+    if query.trim().is_empty() {
+        bail!("the search text must not be empty");
+    }
+    let repository = match repository {
+        Some(name) => Some(
+            store
+                .find_repository(&namespace, &name)
+                .await?
+                .with_context(|| format!("no repository {namespace}/{name} is indexed"))?
+                .id,
+        ),
+        None => None,
+    };
+    let hits = store
+        .search_substring(&SearchQuery {
+            text: query,
+            repository,
+            limit,
+        })
+        .await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&hits)?);
+        return Ok(());
+    }
+    for hit in &hits {
+        let commit = hit
+            .commit_sha
+            .as_deref()
+            .map(|c| &c[..c.len().min(12)])
+            .unwrap_or("-");
+        if hit.matches.is_empty() {
+            println!(
+                "{}/{} {} @ {commit} (path match)",
+                hit.namespace, hit.repository, hit.path
+            );
+        }
+        for m in &hit.matches {
+            println!(
+                "{}/{} {}:{} @ {commit}: {}",
+                hit.namespace,
+                hit.repository,
+                hit.path,
+                m.line,
+                m.text.trim()
+            );
+        }
+    }
+    println!("{} file(s) matched", hits.len());
+    Ok(())
+}
+
+fn print_summary(summary: &IndexSummary) {
+    let stats = &summary.stats;
+    println!(
+        "Indexed {}/{} at {}: {} files ({} analysed, {} changed, {} removed, {} skipped), {} lines, in {:.1}s",
+        summary.namespace,
+        summary.name,
+        summary.revision,
+        stats.files,
+        stats.analysed_files,
+        stats.changed_files,
+        stats.removed_files,
+        stats.skipped.values().sum::<u64>(),
+        stats.lines,
+        summary.duration_ms as f64 / 1000.0,
+    );
+    let mut languages: Vec<_> = stats.languages.iter().collect();
+    languages.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let top: Vec<String> = languages
+        .iter()
+        .take(8)
+        .map(|(l, n)| format!("{l} {n}"))
+        .collect();
+    if !top.is_empty() {
+        println!("Languages: {}", top.join(", "));
+    }
+    if !stats.skipped.is_empty() {
+        let skipped: Vec<String> = stats.skipped.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        println!("Skipped: {}", skipped.join(", "));
+    }
+    println!("Run id: {}", summary.run_id);
+}
+
+/// The last segment of the URL or of the canonical local path, without `.git`.
+fn derive_name(source: &Source) -> anyhow::Result<String> {
+    let raw = match source {
+        Source::Local(path) => path
+            .canonicalize()
+            .with_context(|| format!("resolving {}", path.display()))?
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        Source::Remote(url) => url
+            .trim_end_matches('/')
+            .rsplit(['/', ':'])
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let name: String = raw
+        .trim_end_matches(".git")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let name = name.trim_matches('-').to_string();
+    if name.is_empty() {
+        bail!("cannot derive a repository name from {source:?}; pass --name");
+    }
+    Ok(name)
+}
+
+/// https credentials from a mounted Secret: `username` and `password` files.
+fn read_credentials(
+    dir: Option<&Path>,
+) -> anyhow::Result<Option<reposage_analysis::fetch::HttpsCredentials>> {
+    let Some(dir) = dir else { return Ok(None) };
+    let read = |name: &str| -> anyhow::Result<Option<String>> {
+        let path = dir.join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text.trim_end_matches(['\n', '\r']).to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    };
+    if read("identity")?.is_some() {
+        bail!("SSH credentials (identity) are not supported by this version; use an https URL with a token");
+    }
+    match (read("username")?, read("password")?) {
+        (username, Some(password)) => Ok(Some(reposage_analysis::fetch::HttpsCredentials {
+            username: username.unwrap_or_else(|| "git".into()),
+            password,
+        })),
+        (Some(_), None) => bail!("{} has a username but no password", dir.display()),
+        (None, None) => Ok(None),
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,reposage=info"));
+    let json = match format {
+        LogFormat::Json => true,
+        LogFormat::Pretty => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        builder.init();
+    }
+}
+
+/// A progress bar on the terminal.
+struct BarProgress {
+    bar: ProgressBar,
+}
+
+impl BarProgress {
+    fn new() -> Self {
+        let bar = ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Self { bar }
+    }
+}
+
+impl Progress for BarProgress {
+    fn stage_started(&self, stage: Stage) {
+        self.bar.set_message(stage.as_str().to_string());
+    }
+    fn files_total(&self, total: u64) {
+        self.bar.set_length(total);
+        self.bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg:10} [{bar:40}] {pos}/{len} files ({per_sec})")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+    }
+    fn file_done(&self) {
+        self.bar.inc(1);
+    }
+    fn stage_completed(&self, stage: Stage) {
+        if stage == Stage::Persist {
+            self.bar.finish_and_clear();
+        }
+    }
+}
