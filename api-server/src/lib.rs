@@ -1,1 +1,247 @@
+//! The RepoSage API server: REST over the Postgres store — repositories, runs and their events,
+//! substring search — plus health, readiness and Prometheus metrics.
+//!
+//! [`app`] builds the whole router from an [`AppState`], so tests drive it with
+//! `tower::ServiceExt::oneshot` without a socket; [`run`] serves it until a shutdown future resolves.
+//! Every error answer is an RFC 9457 `application/problem+json` document ([`ApiError`]).
 
+#![warn(missing_docs)]
+
+mod config;
+pub mod dto;
+mod error;
+mod extract;
+mod metrics;
+mod routes;
+
+use std::any::Any;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use reposage_store::{Store, resolve_database_url};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use config::{Config, DATABASE_URL_HELP, Limits};
+pub use error::{ApiError, Error, PROBLEM_JSON, PROBLEM_TYPE_BASE, Result};
+pub use extract::{ApiPath, ApiQuery};
+pub use metrics::{Metrics, OPENMETRICS_CONTENT_TYPE, PREFIX as METRICS_PREFIX, UNMATCHED_ROUTE};
+pub use routes::{DEFAULT_SEARCH_LIMIT, MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, SearchParams, parse_search};
+
+/// Header carrying the request id (generated when the client sends none, echoed on the response).
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// What every handler shares. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    store: Store,
+    metrics: Arc<Metrics>,
+    limits: Limits,
+}
+
+impl AppState {
+    /// State over `store` with a fresh metrics registry and the default [`Limits`].
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            metrics: Arc::new(Metrics::new()),
+            limits: Limits::default(),
+        }
+    }
+
+    /// The same state with other HTTP limits.
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Self { limits, ..self }
+    }
+
+    /// The database handle.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The metrics registry.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The HTTP limits the router enforces.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+}
+
+/// The complete router: routes, the problem+json fallback and the middleware stack (request ids,
+/// tracing, metrics, panic catching, timeout, body limit).
+pub fn app(state: AppState) -> Router {
+    let Limits {
+        request_timeout,
+        max_body_bytes,
+    } = state.limits;
+    let middleware = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track_requests,
+        ))
+        .layer(middleware::from_fn(problem_for_bare_errors))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ));
+
+    Router::new()
+        .route("/healthz", get(routes::healthz))
+        .route("/readyz", get(routes::readyz))
+        .route("/metrics", get(routes::metrics))
+        .route("/api/v1/repositories", get(routes::list_repositories))
+        .route("/api/v1/repositories/{id}", get(routes::get_repository))
+        .route("/api/v1/runs/{id}", get(routes::get_run))
+        .route("/api/v1/search", get(routes::search))
+        .fallback(routes::route_not_found)
+        .layer(middleware)
+        .with_state(state)
+}
+
+/// The span of one request: method, matched route template and request id.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route,
+        request_id,
+    )
+}
+
+/// Turns the bodiless error answers of layers and axum itself (413 from the body limit, 408 from
+/// the timeout, 405 from method routing) into problem documents, keeping their headers.
+async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes() == PROBLEM_JSON.as_bytes());
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let (problem_parts, body) = ApiError::from_status(status).into_response().into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        problem_parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .cloned()
+            .unwrap_or(HeaderValue::from_static(PROBLEM_JSON)),
+    );
+    Response::from_parts(parts, body)
+}
+
+/// The answer to a handler that panicked: logged here, a generic 500 problem for the client.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(non-string panic payload)");
+    tracing::error!(panic = message, "request handler panicked");
+    ApiError::Internal.into_response()
+}
+
+/// Connects to the database named by `config` and applies pending migrations.
+pub async fn migrate(config: Config) -> Result<()> {
+    let Config {
+        listen: _,
+        database_url_file,
+        max_connections,
+        request_timeout: _,
+        max_body_bytes: _,
+        database_url,
+    } = config;
+    let store = connect(database_url, database_url_file.as_deref(), max_connections).await?;
+    store.migrate().await?;
+    tracing::info!("database migrations applied");
+    Ok(())
+}
+
+/// Applies pending migrations, then serves the API as configured until `shutdown` resolves and
+/// drains in-flight requests. (Migrations take an advisory lock, so replicas starting together wait
+/// for each other.)
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+    let Config {
+        listen,
+        database_url_file,
+        max_connections,
+        request_timeout,
+        max_body_bytes,
+        database_url,
+    } = config;
+    let store = connect(database_url, database_url_file.as_deref(), max_connections).await?;
+    store.migrate().await?;
+    let state = AppState::new(store).with_limits(Limits {
+        request_timeout: Duration::from_secs(request_timeout),
+        max_body_bytes,
+    });
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| Error::Bind { addr: listen, source })?;
+    tracing::info!(addr = %listener.local_addr().unwrap_or(listen), "serving the RepoSage API");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(Error::Serve)?;
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+/// Resolves the database URL (the URL file wins over DATABASE_URL) and opens the pool.
+async fn connect(
+    database_url: Option<String>,
+    database_url_file: Option<&std::path::Path>,
+    max_connections: u32,
+) -> Result<Store> {
+    let url = resolve_database_url(database_url, database_url_file)?;
+    Ok(Store::connect(&url, max_connections).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_a_generic_500_problem() {
+        let response = panic_response(Box::new("secret internals"));
+        assert_eq!(response.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+    }
+}

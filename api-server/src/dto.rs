@@ -1,0 +1,381 @@
+//! The API's JSON documents. They are the public contract, mapped from the store's records (the
+//! database schema may change without the API changing).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use reposage_store::{RepositoryRecord, RunEvent, RunKind, RunRecord, RunStats, RunStatus, SearchHit};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// `{"items": [...]}`.
+#[derive(Debug, Serialize)]
+pub struct List<T> {
+    /// The items.
+    pub items: Vec<T>,
+}
+
+/// A repository.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Repository {
+    /// Id (the Repository resource's UID in cluster mode).
+    pub id: Uuid,
+    /// Kubernetes namespace, or `local`.
+    pub namespace: String,
+    /// Name, unique in the namespace.
+    pub name: String,
+    /// Fetch URL.
+    pub url: String,
+    /// The requested ref, when one was given.
+    #[serde(rename = "ref")]
+    pub git_ref: Option<GitRef>,
+    /// The last indexed revision as `<ref>@sha1:<commit>`.
+    pub last_indexed_revision: Option<String>,
+    /// The commit of the last successful index run.
+    pub last_indexed_commit: Option<String>,
+    /// When the last successful index run finished.
+    pub last_indexed_at: Option<DateTime<Utc>>,
+    /// Indexed file counts.
+    pub files: FileCounts,
+    /// First seen.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A git ref a repository follows.
+#[derive(Debug, Serialize)]
+pub struct GitRef {
+    /// `branch`, `tag` or `commit`.
+    pub kind: String,
+    /// The ref's name.
+    pub name: String,
+}
+
+/// How many files a repository's index holds.
+#[derive(Debug, Serialize)]
+pub struct FileCounts {
+    /// Every tree entry recorded, skipped ones included.
+    pub total: i64,
+    /// Entries that were analysed (not skipped).
+    pub analysed: i64,
+}
+
+impl Repository {
+    /// Maps a stored repository and its file counts `(total, analysed)`.
+    pub fn from_record(record: RepositoryRecord, (total, analysed): (i64, i64)) -> Self {
+        let last_indexed_revision = record.last_indexed_revision();
+        let RepositoryRecord {
+            id,
+            namespace,
+            name,
+            url,
+            ref_kind,
+            ref_name,
+            last_indexed_commit,
+            last_indexed_ref: _,
+            last_indexed_at,
+            last_run_id: _,
+            created_at,
+            updated_at,
+        } = record;
+        Self {
+            id: id.0,
+            namespace,
+            name,
+            url,
+            git_ref: ref_kind.zip(ref_name).map(|(kind, name)| GitRef { kind, name }),
+            last_indexed_revision,
+            last_indexed_commit,
+            last_indexed_at,
+            files: FileCounts { total, analysed },
+            created_at,
+            updated_at,
+        }
+    }
+}
+
+/// `GET /api/v1/repositories/{id}`: the repository and its most recent run.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepositoryDetail {
+    /// The repository.
+    pub repository: Repository,
+    /// Its most recent run (successful or not), with events; `null` before the first run.
+    pub last_run: Option<Run>,
+}
+
+/// What a run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Fetch, analyse and index a repository.
+    Index,
+    /// Answer a question about a repository.
+    Query,
+}
+
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Started, not finished.
+    Running,
+    /// Finished; its results are visible.
+    Succeeded,
+    /// Finished with an error.
+    Failed,
+}
+
+/// A run of the job-runner with its stage events.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Run {
+    /// Id.
+    pub id: Uuid,
+    /// The repository it ran for.
+    pub repository_id: Uuid,
+    /// `index` or `query`.
+    pub kind: Kind,
+    /// `running`, `succeeded` or `failed`.
+    pub status: Status,
+    /// The ref asked for, if any.
+    pub requested_ref: Option<String>,
+    /// The ref it resolved to.
+    pub resolved_ref: Option<String>,
+    /// The commit it indexed.
+    pub commit_sha: Option<String>,
+    /// `<ref>@sha1:<commit>` once the commit is known.
+    pub revision: Option<String>,
+    /// Totals (index runs; zero while running).
+    pub stats: Stats,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// How many times it was started.
+    pub attempts: i32,
+    /// When the latest attempt started.
+    pub started_at: DateTime<Utc>,
+    /// When it finished.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Stage events, in order.
+    pub events: Vec<Event>,
+}
+
+impl Run {
+    /// Maps a stored run and its events.
+    pub fn from_record(record: RunRecord, events: Vec<RunEvent>) -> Self {
+        let revision = record.revision();
+        let RunRecord {
+            id,
+            repository_id,
+            kind,
+            status,
+            requested_ref,
+            resolved_ref,
+            commit_sha,
+            stats,
+            error,
+            attempts,
+            started_at,
+            finished_at,
+        } = record;
+        Self {
+            id: id.0,
+            repository_id: repository_id.0,
+            kind: match kind {
+                RunKind::Index => Kind::Index,
+                RunKind::Query => Kind::Query,
+            },
+            status: match status {
+                RunStatus::Running => Status::Running,
+                RunStatus::Succeeded => Status::Succeeded,
+                RunStatus::Failed => Status::Failed,
+            },
+            requested_ref,
+            resolved_ref,
+            commit_sha,
+            revision,
+            stats: stats.into(),
+            error,
+            attempts,
+            started_at,
+            finished_at,
+            events: events.into_iter().map(Event::from).collect(),
+        }
+    }
+}
+
+/// Totals of an index run.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Tree entries seen, skipped ones included.
+    pub files: u64,
+    /// Files analysed.
+    pub analysed_files: u64,
+    /// Files re-analysed because they changed.
+    pub changed_files: u64,
+    /// Files removed since the previous run.
+    pub removed_files: u64,
+    /// Lines across analysed files.
+    pub lines: u64,
+    /// Bytes across analysed files.
+    pub bytes: u64,
+    /// Symbols extracted.
+    pub symbols: u64,
+    /// Chunks indexed.
+    pub chunks: u64,
+    /// Analysed files per language.
+    pub languages: BTreeMap<String, u64>,
+    /// Skipped files per reason.
+    pub skipped: BTreeMap<String, u64>,
+}
+
+impl From<RunStats> for Stats {
+    fn from(stats: RunStats) -> Self {
+        let RunStats {
+            files,
+            analysed_files,
+            changed_files,
+            removed_files,
+            lines,
+            bytes,
+            symbols,
+            chunks,
+            languages,
+            skipped,
+        } = stats;
+        Self {
+            files,
+            analysed_files,
+            changed_files,
+            removed_files,
+            lines,
+            bytes,
+            symbols,
+            chunks,
+            languages,
+            skipped,
+        }
+    }
+}
+
+/// A stage event of a run.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    /// Order within the run, from 1.
+    pub seq: i32,
+    /// `processing.stage.started`, `.completed` or `.failed`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// Pipeline stage, e.g. `fetch`.
+    pub stage: String,
+    /// `started`, `completed` or `failed`.
+    pub status: String,
+    /// Stage counts.
+    pub data: serde_json::Value,
+    /// How long the stage took.
+    pub duration_ms: Option<i64>,
+    /// A human-readable note.
+    pub message: Option<String>,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+}
+
+impl From<RunEvent> for Event {
+    fn from(event: RunEvent) -> Self {
+        let RunEvent {
+            seq,
+            event_type,
+            stage,
+            status,
+            data,
+            duration_ms,
+            message,
+            created_at,
+        } = event;
+        Self {
+            seq,
+            event_type,
+            stage,
+            status,
+            data,
+            duration_ms,
+            message,
+            at: created_at,
+        }
+    }
+}
+
+/// `GET /api/v1/search`: the query as searched and the matching files.
+#[derive(Debug, Serialize)]
+pub struct SearchResults {
+    /// The text searched for (trimmed).
+    pub query: String,
+    /// Matching files, path matches first.
+    pub items: Vec<SearchItem>,
+}
+
+/// A file whose path or content contains the query.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchItem {
+    /// The repository's id.
+    pub repository_id: Uuid,
+    /// The repository's namespace.
+    pub namespace: String,
+    /// The repository's name.
+    pub repository: String,
+    /// The commit the file was indexed at.
+    pub commit_sha: Option<String>,
+    /// Path in the repository.
+    pub path: String,
+    /// Detected language.
+    pub language: Option<String>,
+    /// True when the path itself contains the query.
+    pub path_match: bool,
+    /// Matching lines (at most five per file).
+    pub matches: Vec<LineMatch>,
+}
+
+/// One matching line.
+#[derive(Debug, Serialize)]
+pub struct LineMatch {
+    /// 1-based line number.
+    pub line: i64,
+    /// The line's text (cut at 300 characters).
+    pub text: String,
+}
+
+impl From<SearchHit> for SearchItem {
+    fn from(hit: SearchHit) -> Self {
+        let SearchHit {
+            repository_id,
+            namespace,
+            repository,
+            commit_sha,
+            path,
+            language,
+            path_match,
+            matches,
+        } = hit;
+        Self {
+            repository_id: repository_id.0,
+            namespace,
+            repository,
+            commit_sha,
+            path,
+            language,
+            path_match,
+            matches: matches
+                .into_iter()
+                .map(|m| LineMatch {
+                    line: m.line,
+                    text: m.text,
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! Errors: [`Error`] for starting and running the server, [`ApiError`] for what clients see.
+//!
+//! Every error response is an RFC 9457 `application/problem+json` document. Internal failures are
+//! logged (with their whole source chain) where they are converted into an [`ApiError`]; the client
+//! only ever sees a generic detail, never SQL or driver text.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Base of the `type` URI of every problem document.
+pub const PROBLEM_TYPE_BASE: &str = "https://reposage.dev/problems/";
+
+/// Media type of problem documents (RFC 9457).
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Errors that stop the server from starting or serving.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database could not be configured, reached or migrated.
+    #[error(transparent)]
+    Store(#[from] reposage_store::Error),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The HTTP server stopped with an error.
+    #[error("the HTTP server failed")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Result with the server's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error answered to an API client as `application/problem+json`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// A request parameter (path or query) is missing or invalid.
+    #[error("invalid parameter `{parameter}`: {detail}")]
+    InvalidParameter {
+        /// The parameter's name, e.g. `q` or `id`.
+        parameter: &'static str,
+        /// What is wrong with it, fit for the client.
+        detail: String,
+    },
+    /// The request could not be understood (e.g. a malformed query string or body).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The addressed resource (a repository, a run) does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// No route matches the request path.
+    #[error("no route for {0}")]
+    RouteNotFound(String),
+    /// The route exists but not for this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The request body exceeds the configured limit.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// The request did not complete within the configured timeout.
+    #[error("request timed out")]
+    Timeout,
+    /// A dependency (the database) is not available; the client may retry.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// Something failed inside the server; details are in the server logs only.
+    #[error("internal error")]
+    Internal,
+    /// Any other error status produced below the API (kept so it still renders as a problem).
+    #[error("HTTP {0}")]
+    Status(StatusCode),
+}
+
+/// The RFC 9457 document rendered for an [`ApiError`].
+#[derive(Debug, Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameter: Option<&'a str>,
+}
+
+impl ApiError {
+    /// Shorthand for [`ApiError::InvalidParameter`].
+    pub fn invalid_parameter(parameter: &'static str, detail: impl Into<String>) -> Self {
+        Self::InvalidParameter {
+            parameter,
+            detail: detail.into(),
+        }
+    }
+
+    /// Converts an internal failure into [`ApiError::Internal`], logging it with its source chain.
+    pub fn internal(error: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %error_chain(error), "request failed");
+        Self::Internal
+    }
+
+    /// The problem for an error status that a layer produced without a body (408, 413, 405, …).
+    pub fn from_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            StatusCode::REQUEST_TIMEOUT => Self::Timeout,
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
+            StatusCode::INTERNAL_SERVER_ERROR => Self::Internal,
+            other => Self::Status(other),
+        }
+    }
+
+    /// The HTTP status answered.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidParameter { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) | Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Timeout => StatusCode::REQUEST_TIMEOUT,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Status(status) => *status,
+        }
+    }
+
+    /// The last segment of the problem `type` URI.
+    pub fn slug(&self) -> &'static str {
+        match self {
+            Self::InvalidParameter { .. } => "invalid-parameter",
+            Self::BadRequest(_) => "bad-request",
+            Self::NotFound(_) => "not-found",
+            Self::RouteNotFound(_) => "route-not-found",
+            Self::MethodNotAllowed => "method-not-allowed",
+            Self::PayloadTooLarge => "payload-too-large",
+            Self::Timeout => "timeout",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal => "internal",
+            Self::Status(_) => "http-error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            Self::InvalidParameter { .. } => "Invalid parameter",
+            Self::BadRequest(_) => "Bad request",
+            Self::NotFound(_) => "Not found",
+            Self::RouteNotFound(_) => "Route not found",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::PayloadTooLarge => "Payload too large",
+            Self::Timeout => "Request timed out",
+            Self::Unavailable(_) => "Service unavailable",
+            Self::Internal => "Internal server error",
+            Self::Status(status) => status.canonical_reason().unwrap_or("HTTP error"),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::InvalidParameter { parameter, detail } => format!("parameter `{parameter}` {detail}"),
+            Self::BadRequest(detail) | Self::NotFound(detail) | Self::Unavailable(detail) => detail.clone(),
+            Self::RouteNotFound(path) => format!("no route matches {path}"),
+            Self::MethodNotAllowed => "this route does not accept the request method".to_string(),
+            Self::PayloadTooLarge => "the request body exceeds the configured limit".to_string(),
+            Self::Timeout => "the request did not complete within the configured timeout".to_string(),
+            Self::Internal => "internal error; see server logs".to_string(),
+            Self::Status(status) => format!("the request failed with HTTP status {}", status.as_u16()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let problem = Problem {
+            kind: format!("{PROBLEM_TYPE_BASE}{}", self.slug()),
+            title: self.title(),
+            status: status.as_u16(),
+            detail: self.detail(),
+            parameter: match &self {
+                Self::InvalidParameter { parameter, .. } => Some(parameter),
+                _ => None,
+            },
+        };
+        let mut response = (status, Json(problem)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+    }
+}
+
+impl From<reposage_store::Error> for ApiError {
+    fn from(error: reposage_store::Error) -> Self {
+        match error {
+            reposage_store::Error::NotFound { what, id } => Self::NotFound(format!("{what} {id} not found")),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+/// `error: source: source…`, for logs.
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let _ = write!(text, ": {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_never_reveal_their_cause_to_clients() {
+        let error = ApiError::from(reposage_store::Error::Query(sqlx::Error::PoolClosed));
+        assert_eq!(error, ApiError::Internal);
+        assert_eq!(error.detail(), "internal error; see server logs");
+    }
+
+    #[test]
+    fn store_not_found_becomes_a_404_naming_the_resource() {
+        let error = ApiError::from(reposage_store::Error::NotFound {
+            what: "run",
+            id: "abc".into(),
+        });
+        assert_eq!(error.status(), StatusCode::NOT_FOUND);
+        assert_eq!(error.detail(), "run abc not found");
+    }
+
+    #[test]
+    fn error_chain_lists_every_source() {
+        let io = std::io::Error::other("disk on fire");
+        let error = Error::Bind {
+            addr: "127.0.0.1:1".parse().unwrap(),
+            source: io,
+        };
+        assert_eq!(error_chain(&error), "cannot listen on 127.0.0.1:1: disk on fire");
+    }
+}

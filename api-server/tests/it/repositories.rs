@@ -1,0 +1,249 @@
+//! Repositories and runs.
+
+use axum::http::StatusCode;
+use reposage_store::{RunId, RunKind, RunOutcome, StageStatus, Store};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use crate::support::{COMMIT, SeedFile, get, seed_indexed_repository, seed_repository, state};
+
+fn sample_files() -> Vec<SeedFile> {
+    vec![
+        SeedFile::text("src/main.rs", "rust", "fn main() {\n    println!(\"hi\");\n}\n"),
+        SeedFile::text("README.md", "markdown", "# Demo\n"),
+        SeedFile::Skipped {
+            path: "logo.png",
+            reason: "binary",
+        },
+    ]
+}
+
+fn stages_in_order(run: &Value) -> Vec<(i64, String, String)> {
+    run["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            (
+                e["seq"].as_i64().unwrap(),
+                e["stage"].as_str().unwrap().to_string(),
+                e["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn listing_repositories_returns_each_with_its_file_counts(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let indexed = seed_indexed_repository(&store, "team-a", "demo", &sample_files()).await;
+    let fresh = seed_repository(&store, "team-b", "fresh").await;
+
+    let answer = get(&state(store), "/api/v1/repositories").await;
+
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.content_type(), "application/json");
+    let body = answer.json();
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let demo = &items[0];
+    assert_eq!(demo["id"], indexed.repository.to_string());
+    assert_eq!(demo["namespace"], "team-a");
+    assert_eq!(demo["name"], "demo");
+    assert_eq!(demo["url"], "https://git.example.org/team-a/demo.git");
+    assert_eq!(demo["ref"], json!({ "kind": "branch", "name": "main" }));
+    assert_eq!(demo["lastIndexedRevision"], format!("main@sha1:{COMMIT}"));
+    assert_eq!(demo["lastIndexedCommit"], COMMIT);
+    assert!(demo["lastIndexedAt"].is_string());
+    assert_eq!(demo["files"], json!({ "total": 3, "analysed": 2 }));
+    assert!(demo["createdAt"].is_string() && demo["updatedAt"].is_string());
+
+    let never_ran = &items[1];
+    assert_eq!(never_ran["id"], fresh.to_string());
+    assert_eq!(never_ran["ref"], Value::Null);
+    assert_eq!(never_ran["lastIndexedRevision"], Value::Null);
+    assert_eq!(never_ran["files"], json!({ "total": 0, "analysed": 0 }));
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn an_empty_database_lists_no_repositories(pool: PgPool) {
+    let answer = get(&state(Store::from_pool(pool)), "/api/v1/repositories").await;
+
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.json(), json!({ "items": [] }));
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn a_repository_comes_with_its_last_run_and_the_events_in_order(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let seeded = seed_indexed_repository(&store, "team-a", "demo", &sample_files()).await;
+
+    let answer = get(
+        &state(store),
+        &format!("/api/v1/repositories/{}", seeded.repository),
+    )
+    .await;
+
+    assert_eq!(answer.status, StatusCode::OK);
+    let body = answer.json();
+    assert_eq!(body["repository"]["id"], seeded.repository.to_string());
+    assert_eq!(body["repository"]["files"], json!({ "total": 3, "analysed": 2 }));
+    let run = &body["lastRun"];
+    assert_eq!(run["id"], seeded.run.to_string());
+    assert_eq!(run["repositoryId"], seeded.repository.to_string());
+    assert_eq!(run["kind"], "index");
+    assert_eq!(run["status"], "succeeded");
+    assert_eq!(run["requestedRef"], "main");
+    assert_eq!(run["resolvedRef"], "main");
+    assert_eq!(run["commitSha"], COMMIT);
+    assert_eq!(run["revision"], format!("main@sha1:{COMMIT}"));
+    assert_eq!(run["error"], Value::Null);
+    assert_eq!(run["attempts"], 1);
+    assert!(run["startedAt"].is_string() && run["finishedAt"].is_string());
+    assert_eq!(run["stats"]["files"], 3);
+    assert_eq!(run["stats"]["analysedFiles"], 2);
+    assert_eq!(run["stats"]["languages"], json!({ "markdown": 1, "rust": 1 }));
+    assert_eq!(run["stats"]["skipped"], json!({ "binary": 1 }));
+
+    let expected: Vec<(i64, String, String)> = ["fetch", "metadata", "structure"]
+        .iter()
+        .flat_map(|stage| [(stage.to_string(), "started"), (stage.to_string(), "completed")])
+        .enumerate()
+        .map(|(i, (stage, status))| (i as i64 + 1, stage, status.to_string()))
+        .collect();
+    assert_eq!(stages_in_order(run), expected);
+    let first_completed = &run["events"][1];
+    assert_eq!(first_completed["type"], "processing.stage.completed");
+    assert_eq!(first_completed["durationMs"], 10);
+    assert_eq!(first_completed["data"], json!({ "step": 0 }));
+    assert_eq!(first_completed["message"], Value::Null);
+    assert!(first_completed["at"].is_string());
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn a_repository_that_never_ran_has_a_null_last_run(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let id = seed_repository(&store, "team-a", "fresh").await;
+
+    let answer = get(&state(store), &format!("/api/v1/repositories/{id}")).await;
+
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.json()["lastRun"], Value::Null);
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn the_last_run_is_the_latest_even_when_it_failed(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let seeded = seed_indexed_repository(&store, "team-a", "demo", &sample_files()).await;
+    let failed = RunId::new_random();
+    store
+        .start_run(failed, seeded.repository, RunKind::Index, Some("main"))
+        .await
+        .unwrap();
+    store
+        .record_event(failed, "fetch", StageStatus::Started, json!({}), None, None)
+        .await
+        .unwrap();
+    store
+        .record_event(
+            failed,
+            "fetch",
+            StageStatus::Failed,
+            json!({}),
+            Some(5),
+            Some("remote hung up"),
+        )
+        .await
+        .unwrap();
+    store
+        .finish_run(
+            failed,
+            &RunOutcome::Failed {
+                error: "fetch failed: remote hung up".to_string(),
+            },
+        )
+        .await
+        .unwrap();
+
+    let answer = get(
+        &state(store),
+        &format!("/api/v1/repositories/{}", seeded.repository),
+    )
+    .await;
+
+    let body = answer.json();
+    assert_eq!(
+        body["repository"]["lastIndexedCommit"], COMMIT,
+        "the previous index stays"
+    );
+    let run = &body["lastRun"];
+    assert_eq!(run["id"], failed.to_string());
+    assert_eq!(run["status"], "failed");
+    assert_eq!(run["error"], "fetch failed: remote hung up");
+    assert_eq!(run["revision"], Value::Null);
+    assert_eq!(run["events"][1]["type"], "processing.stage.failed");
+    assert_eq!(run["events"][1]["message"], "remote hung up");
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn an_unknown_repository_is_a_404_problem(pool: PgPool) {
+    let id = uuid::Uuid::new_v4();
+
+    let answer = get(
+        &state(Store::from_pool(pool)),
+        &format!("/api/v1/repositories/{id}"),
+    )
+    .await;
+
+    let problem = answer.assert_problem(StatusCode::NOT_FOUND, "not-found");
+    assert_eq!(problem["detail"], format!("repository {id} not found"));
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn a_malformed_repository_id_is_a_422_problem_naming_the_parameter(pool: PgPool) {
+    let answer = get(&state(Store::from_pool(pool)), "/api/v1/repositories/not-a-uuid").await;
+
+    let problem = answer.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid-parameter");
+    assert_eq!(problem["parameter"], "id");
+    assert_eq!(problem["detail"], "parameter `id` must be a UUID");
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn a_run_is_served_with_its_events(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let seeded = seed_indexed_repository(&store, "team-a", "demo", &sample_files()).await;
+
+    let answer = get(&state(store), &format!("/api/v1/runs/{}", seeded.run)).await;
+
+    assert_eq!(answer.status, StatusCode::OK);
+    let run = answer.json();
+    assert_eq!(run["id"], seeded.run.to_string());
+    assert_eq!(run["status"], "succeeded");
+    assert_eq!(stages_in_order(&run).len(), 6);
+    assert_eq!(run["events"][0]["type"], "processing.stage.started");
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn an_unknown_run_is_a_404_problem_and_a_malformed_run_id_a_422(pool: PgPool) {
+    let state = state(Store::from_pool(pool));
+    let id = uuid::Uuid::new_v4();
+
+    let unknown = get(&state, &format!("/api/v1/runs/{id}")).await;
+    let malformed = get(&state, "/api/v1/runs/12345").await;
+
+    let problem = unknown.assert_problem(StatusCode::NOT_FOUND, "not-found");
+    assert_eq!(problem["detail"], format!("run {id} not found"));
+    malformed.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid-parameter");
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn a_store_failure_is_a_generic_500_that_leaks_nothing(pool: PgPool) {
+    let state = state(Store::from_pool(pool.clone()));
+    pool.close().await;
+
+    let answer = get(&state, "/api/v1/repositories").await;
+
+    let problem = answer.assert_problem(StatusCode::INTERNAL_SERVER_ERROR, "internal");
+    assert_eq!(problem["detail"], "internal error; see server logs");
+    assert!(!answer.text.to_lowercase().contains("pool"), "{}", answer.text);
+}

@@ -1,0 +1,187 @@
+use reposage_analysis::RefRequest;
+use reposage_store::{RunStatus, SearchQuery, Store};
+use reposage_testkit::{Entry, GitFixture};
+use sqlx::PgPool;
+
+use crate::{file_rows, index, request};
+
+fn sample_repository() -> GitFixture {
+    let fixture = GitFixture::new();
+    fixture.commit(
+        "main",
+        "init",
+        &[
+            ("README.md", Entry::text("# Demo\n\nA demo repository.\n")),
+            (
+                "src/lib.rs",
+                Entry::text(
+                    "//! Demo.\n\n/// Retries with backoff.\npub fn backoff_send() {\n    retry();\n}\n",
+                ),
+            ),
+            (
+                "src/util.py",
+                Entry::text("# helpers\n\ndef helper():\n    return 1\n"),
+            ),
+            (
+                "scripts/run",
+                Entry::Executable(b"#!/usr/bin/env bash\necho hi\n".to_vec()),
+            ),
+        ],
+    );
+    fixture
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn indexing_records_files_languages_lines_and_stage_events(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let fixture = sample_repository();
+    let request = request(&fixture, "demo");
+    let repository = request.repository.id;
+    let summary = index(&store, request).await;
+
+    assert_eq!(summary.resolved_ref, "main");
+    assert_eq!(summary.revision, format!("main@sha1:{}", summary.commit));
+    assert_eq!(summary.stats.files, 4);
+    assert_eq!(summary.stats.analysed_files, 4);
+    assert_eq!(summary.stats.changed_files, 4);
+    assert_eq!(summary.stats.languages["Rust"], 1);
+    assert_eq!(summary.stats.languages["Python"], 1);
+    assert_eq!(summary.stats.languages["Bash"], 1, "detected from the shebang");
+    assert_eq!(summary.stats.languages["Markdown"], 1);
+
+    let rows = file_rows(&store, repository).await;
+    let lib = rows.iter().find(|r| r.0 == "src/lib.rs").unwrap();
+    // (lines, code, comment, blank)
+    assert_eq!((lib.5, lib.6, lib.7, lib.8), (6, 3, 2, 1));
+
+    let run = store.get_run(summary.run_id).await.unwrap();
+    assert_eq!(run.status, RunStatus::Succeeded);
+    assert_eq!(run.commit_sha.as_deref(), Some(summary.commit.as_str()));
+    assert_eq!(run.stats, summary.stats);
+    let events = store.run_events(summary.run_id).await.unwrap();
+    let shape: Vec<(String, String)> = events
+        .iter()
+        .map(|e| (e.stage.clone(), e.status.clone()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("fetch", "started"),
+            ("fetch", "completed"),
+            ("structure", "started"),
+            ("structure", "completed"),
+            ("persist", "started"),
+            ("persist", "completed"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    assert_eq!(events[1].event_type, "processing.stage.completed");
+    assert_eq!(events[3].data["analysedFiles"], 4);
+
+    let record = store.get_repository(repository).await.unwrap();
+    assert_eq!(
+        record.last_indexed_revision().as_deref(),
+        Some(summary.revision.as_str())
+    );
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn indexed_contents_are_searchable_with_line_numbers(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let fixture = sample_repository();
+    let request = request(&fixture, "demo");
+    let repository = request.repository.id;
+    index(&store, request).await;
+
+    let hits = store
+        .search_substring(&SearchQuery {
+            text: "BACKOFF_send".into(),
+            repository: Some(repository),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].path, "src/lib.rs");
+    assert_eq!(hits[0].matches[0].line, 4);
+    assert_eq!(hits[0].matches[0].text, "pub fn backoff_send() {");
+
+    let by_path = store
+        .search_substring(&SearchQuery {
+            text: "util.py".into(),
+            repository: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert!(by_path[0].path_match);
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn a_failed_run_is_recorded_and_the_previous_index_stays(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let fixture = sample_repository();
+    let first = index(&store, request(&fixture, "demo")).await;
+
+    let mut bad = request(&fixture, "demo");
+    bad.fetch.git_ref = RefRequest::Branch("does-not-exist".into());
+    let run_id = bad.run_id;
+    let error = reposage_job_runner::index::run_index(
+        &store,
+        bad,
+        std::sync::Arc::new(reposage_job_runner::progress::NoProgress),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("does-not-exist"), "{error}");
+
+    let run = store.get_run(run_id).await.unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+    assert!(run.error.unwrap().contains("branch does-not-exist"));
+    let events = store.run_events(run_id).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!((last.stage.as_str(), last.status.as_str()), ("fetch", "failed"));
+    assert!(last.message.as_deref().unwrap().contains("does-not-exist"));
+
+    let record = store.get_repository(first.repository_id).await.unwrap();
+    assert_eq!(record.last_indexed_commit.as_deref(), Some(first.commit.as_str()));
+    assert_eq!(record.last_run_id, Some(run_id));
+    assert_eq!(file_rows(&store, first.repository_id).await.len(), 4);
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn include_exclude_and_the_file_cap_are_recorded_as_skip_reasons(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let fixture = GitFixture::new();
+    fixture.commit(
+        "main",
+        "many",
+        &[
+            ("a.rs", Entry::text("fn a() {}")),
+            ("b.rs", Entry::text("fn b() {}")),
+            ("c.rs", Entry::text("fn c() {}")),
+            ("docs/guide.md", Entry::text("# Guide")),
+            ("notes.txt", Entry::text("notes")),
+        ],
+    );
+    let mut request = request(&fixture, "capped");
+    request.include = vec!["*.rs".into(), "docs/".into()];
+    request.exclude = vec!["docs/".into()];
+    request.max_files = 2;
+    let summary = index(&store, request).await;
+    assert_eq!(summary.stats.analysed_files, 2);
+    assert_eq!(summary.stats.skipped["max-files"], 1);
+    assert_eq!(summary.stats.skipped["excluded"], 2);
+    let rows = file_rows(&store, summary.repository_id).await;
+    let reasons: Vec<(&str, Option<&str>)> = rows.iter().map(|r| (r.0.as_str(), r.9.as_deref())).collect();
+    assert_eq!(
+        reasons,
+        [
+            ("a.rs", None),
+            ("b.rs", None),
+            ("c.rs", Some("max-files")),
+            ("docs/guide.md", Some("excluded")),
+            ("notes.txt", Some("excluded")),
+        ]
+    );
+}
