@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Sets everything up and runs RepoSage's main job in local mode: index a repository (this one by
+# default), then search it.
+#   scripts/demo.sh [REPOSITORY_URL_OR_PATH] [SEARCH_TEXT]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+target=${1:-.}
+query=${2:-resolve_database_url}
+
+ensure_packages
+# A persistent private database, so a second demo run shows an incremental re-index.
+start_private_postgres "/var/tmp/reposage-demo-pg"
+if [ -n "${PRIVATE_PG_DIR:-}" ]; then
+  bin=$(postgres_bin)
+  as_postgres "$bin/psql" -h 127.0.0.1 -p "$PRIVATE_PG_PORT" -U postgres -qtc \
+    "SELECT 1 FROM pg_database WHERE datname = 'reposage'" | grep -q 1 ||
+    as_postgres "$bin/createdb" -h 127.0.0.1 -p "$PRIVATE_PG_PORT" -U postgres reposage
+  export DATABASE_URL="${DATABASE_URL%/postgres}/reposage"
+fi
+
+log "building"
+cargo build --locked --quiet -p reposage-job-runner
+runner=target/debug/reposage-job-runner
+name=$(basename "$(cd "$target" 2>/dev/null && pwd || echo "$target")" .git)
+[ "$target" = "." ] && name=reposage
+
+log "indexing $target"
+RUST_LOG=warn "$runner" index --url "$target" --name "$name"
+log "searching for \"$query\""
+RUST_LOG=warn "$runner" search "$query" --repository "$name" --limit 5

@@ -1,0 +1,76 @@
+# Shared setup for scripts/demo.sh and scripts/test.sh: install what is missing, start what must run.
+# Sourced, not executed.
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    die "need root to run: $* (re-run as root or install it yourself)"; fi
+}
+
+# Debian packages the build and the tests need: a C toolchain and OpenSSL headers for git2's https,
+# and the PostgreSQL server for the private database.
+ensure_packages() {
+  local missing=()
+  for pkg in gcc make pkg-config libssl-dev postgresql; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  command -v cargo >/dev/null || die "cargo not found: install Rust 1.95+ (https://rustup.rs) and re-run"
+}
+
+postgres_bin() {
+  local dir
+  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$dir" ] || die "PostgreSQL server binaries not found under /usr/lib/postgresql"
+  echo "$dir"
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Runs a PostgreSQL binary as an unprivileged user (initdb refuses to run as root).
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# start_private_postgres DIR: when DATABASE_URL is not set, starts a throw-away PostgreSQL server with
+# its data in DIR (created with initdb when empty) on a free port, exports DATABASE_URL pointing at
+# it, and registers stop_private_postgres to run on exit.
+start_private_postgres() {
+  if [ -n "${DATABASE_URL:-}" ]; then
+    log "using DATABASE_URL from the environment"
+    return
+  fi
+  local dir=$1 bin port
+  bin=$(postgres_bin)
+  port=$(free_port)
+  mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+  chmod 700 "$dir"
+  if [ ! -f "$dir/PG_VERSION" ]; then
+    as_postgres "$bin/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  log "starting a private PostgreSQL on 127.0.0.1:$port (data in $dir)"
+  as_postgres "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200" \
+    start >/dev/null || { cat "$dir/server.log" >&2; die "PostgreSQL did not start"; }
+  PRIVATE_PG_DIR=$dir
+  PRIVATE_PG_PORT=$port
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  trap stop_private_postgres EXIT
+}
+
+stop_private_postgres() {
+  if [ -n "${PRIVATE_PG_DIR:-}" ]; then
+    as_postgres "$(postgres_bin)/pg_ctl" -D "$PRIVATE_PG_DIR" -m fast -w stop >/dev/null 2>&1 || true
+    [ -n "${PRIVATE_PG_EPHEMERAL:-}" ] && rm -rf "$PRIVATE_PG_DIR"
+    PRIVATE_PG_DIR=
+  fi
+}
