@@ -382,24 +382,16 @@ fn analyse_file(
     batch: &mut BlobBatch,
 ) -> Result<FileRow> {
     let row = empty_row(entry, FileKind::File);
-    if let Some(reason) = path_reason {
-        return Ok(FileRow {
-            language: Language::detect(&entry.path, None).map(|l| l.name.to_string()),
-            skip_reason: Some(reason.as_str().to_string()),
-            ..row
-        });
-    }
-    let blob = checkout
-        .repo
-        .find_blob(entry.oid)
-        .map_err(reposage_analysis::Error::from)?;
+    let blob = match path_reason {
+        Some(reason) => return Ok(skipped(row, reason)),
+        None => checkout
+            .repo
+            .find_blob(entry.oid)
+            .map_err(reposage_analysis::Error::from)?,
+    };
     let bytes = blob.content();
     if let Some(reason) = classifier.by_content(bytes) {
-        return Ok(FileRow {
-            language: Language::detect(&entry.path, None).map(|l| l.name.to_string()),
-            skip_reason: Some(reason.as_str().to_string()),
-            ..row
-        });
+        return Ok(skipped(row, reason));
     }
     let text =
         String::from_utf8_lossy(bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes)).into_owned();
@@ -417,6 +409,15 @@ fn analyse_file(
         blank_lines: lines.blank as i32,
         ..row
     })
+}
+
+/// A file recorded with the reason it was not analysed (its language still told by its name).
+fn skipped(row: FileRow, reason: SkipReason) -> FileRow {
+    FileRow {
+        language: Language::detect(&row.path, None).map(|l| l.name.to_string()),
+        skip_reason: Some(reason.as_str().to_string()),
+        ..row
+    }
 }
 
 fn empty_row(entry: &TreeEntry, kind: FileKind) -> FileRow {
