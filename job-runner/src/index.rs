@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use reposage_analysis::{
     Checkout, Classifier, EntryKind, FetchOptions, Language, LineStats, SkipReason, Source, TreeEntry,
-    open_or_fetch,
+    UrlPolicy, open_or_fetch,
 };
 use reposage_store::{
     BlobRow, CommitSha, FileKind, FileRow, FileSummary, NewRepository, RepositoryId, RunId, RunKind,
@@ -44,6 +44,8 @@ pub struct IndexRequest {
     pub source: Source,
     /// Ref, caps and credentials for the fetch.
     pub fetch: FetchOptions,
+    /// Which remote hosts may be fetched from (checked before any network traffic).
+    pub url_policy: UrlPolicy,
     /// Gitignore-style patterns of paths to analyse (all when empty).
     pub include: Vec<String>,
     /// Gitignore-style patterns of paths not to analyse.
@@ -129,12 +131,19 @@ async fn pipeline(
     progress: Arc<dyn Progress>,
 ) -> Result<IndexSummary> {
     recorder.start(Stage::Fetch).await?;
-    let (source, work_dir, fetch) = (
+    let (source, work_dir, fetch, policy) = (
         request.source.clone(),
         request.work_dir.clone(),
         request.fetch.clone(),
+        request.url_policy.clone(),
     );
-    let checkout = blocking(move || open_or_fetch(&source, &work_dir, &fetch)).await??;
+    let checkout = blocking(move || {
+        if let Source::Remote(url) = &source {
+            policy.check(url)?;
+        }
+        open_or_fetch(&source, &work_dir, &fetch)
+    })
+    .await??;
     let commit =
         CommitSha::parse(&checkout.commit.to_string()).expect("git object ids are 40 hex characters");
     let resolved_ref = checkout.resolved_ref.clone();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use reposage_analysis::{FetchOptions, RefRequest, Source};
+use reposage_analysis::{FetchOptions, RefRequest, Source, UrlPolicy};
 use reposage_job_runner::index::{IndexRequest, IndexSummary, run_index};
 use reposage_job_runner::progress::{NoProgress, Progress, Stage};
 use reposage_store::{NewRepository, RefKind, RepositoryId, RunId, SearchQuery, Store};
@@ -99,6 +99,15 @@ struct IndexArgs {
     /// A fetch still running after this many seconds is aborted.
     #[arg(long, default_value_t = 600)]
     fetch_timeout_seconds: u64,
+    /// Host that may be fetched from even though it resolves to a private or loopback address (an
+    /// on-prem Git server); repeatable. All other hosts must resolve to public addresses only.
+    #[arg(
+        long = "allowed-host",
+        value_name = "HOST",
+        env = "REPOSAGE_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    allowed_hosts: Vec<String>,
     /// Folder with git credentials (a mounted Secret): `username` and `password` files for https.
     #[arg(long, env = "REPOSAGE_CREDENTIALS_DIR")]
     credentials_dir: Option<PathBuf>,
@@ -163,6 +172,7 @@ async fn index(store: &Store, args: IndexArgs) -> anyhow::Result<()> {
         max_files,
         max_repository_bytes,
         fetch_timeout_seconds,
+        allowed_hosts,
         credentials_dir,
         work_dir,
         json,
@@ -209,6 +219,7 @@ async fn index(store: &Store, args: IndexArgs) -> anyhow::Result<()> {
             depth: 1,
             credentials: read_credentials(credentials_dir.as_deref())?,
         },
+        url_policy: UrlPolicy::with_allowed_hosts(allowed_hosts),
         include,
         exclude,
         max_file_bytes,

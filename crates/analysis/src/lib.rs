@@ -10,6 +10,7 @@ pub mod fetch;
 pub mod language;
 pub mod lines;
 pub mod tree;
+pub mod url_policy;
 
 pub use classify::{Classifier, SkipReason};
 pub use error::{Error, Result};
@@ -17,3 +18,4 @@ pub use fetch::{Checkout, FetchOptions, RefRequest, Source, open_or_fetch};
 pub use language::Language;
 pub use lines::LineStats;
 pub use tree::{EntryKind, TreeEntry};
+pub use url_policy::UrlPolicy;

@@ -185,3 +185,27 @@ async fn include_exclude_and_the_file_cap_are_recorded_as_skip_reasons(pool: PgP
         ]
     );
 }
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn a_url_refused_by_policy_fails_the_fetch_stage_before_any_traffic(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let fixture = sample_repository();
+    let mut request = request(&fixture, "metadata");
+    request.source = reposage_analysis::Source::Remote("https://169.254.169.254/latest/meta-data.git".into());
+    let run_id = request.run_id;
+    let error = reposage_job_runner::index::run_index(
+        &store,
+        request,
+        std::sync::Arc::new(reposage_job_runner::progress::NoProgress),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("link-local"), "{error}");
+    let run = store.get_run(run_id).await.unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+    let events = store.run_events(run_id).await.unwrap();
+    assert_eq!(
+        (events[1].stage.as_str(), events[1].status.as_str()),
+        ("fetch", "failed")
+    );
+}

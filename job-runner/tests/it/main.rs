@@ -9,7 +9,7 @@ mod index;
 
 use std::sync::Arc;
 
-use reposage_analysis::{FetchOptions, RefRequest, Source};
+use reposage_analysis::{FetchOptions, RefRequest, Source, UrlPolicy};
 use reposage_job_runner::index::{IndexRequest, IndexSummary, run_index};
 use reposage_job_runner::progress::NoProgress;
 use reposage_store::{NewRepository, RepositoryId, RunId, Store};
@@ -32,6 +32,7 @@ pub fn request(fixture: &GitFixture, name: &str) -> IndexRequest {
             git_ref: RefRequest::Default,
             ..FetchOptions::default()
         },
+        url_policy: UrlPolicy::default(),
         include: vec![],
         exclude: vec![],
         max_file_bytes: 1024 * 1024,
