@@ -48,7 +48,7 @@ enum LogFormat {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Index a repository: fetch it, walk the tree of the resolved commit, record files and the run.
-    Index(IndexArgs),
+    Index(Box<IndexArgs>),
     /// Search indexed file paths and contents for a substring.
     Search(SearchArgs),
     /// Apply database migrations and exit.
@@ -150,7 +150,7 @@ async fn main() -> anyhow::Result<()> {
     let store = Store::connect(&url, 4).await.context("connecting to Postgres")?;
     store.migrate().await?;
     match command {
-        Command::Index(args) => index(&store, args).await,
+        Command::Index(args) => index(&store, *args).await,
         Command::Search(args) => search(&store, args).await,
         Command::Migrate => Ok(()),
     }

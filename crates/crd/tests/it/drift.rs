@@ -65,9 +65,10 @@ fn repository_schema_carries_the_ref_rule_the_url_pattern_and_field_docs() {
         spec["properties"]["url"]["pattern"],
         reposage_crd::repository::URL_PATTERN
     );
+    // schemars writes bounds as JSON numbers (1.0); the API server compares them numerically
     assert_eq!(
-        spec["properties"]["limits"]["properties"]["maxFiles"]["minimum"],
-        1
+        spec["properties"]["limits"]["properties"]["maxFiles"]["minimum"].as_f64(),
+        Some(1.0)
     );
     // every property documents itself, so `kubectl explain` reads well
     fn assert_described(path: &str, schema: &serde_json::Value) {
