@@ -115,6 +115,14 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(routes::metrics))
         .route("/api/v1/repositories", get(routes::list_repositories))
         .route("/api/v1/repositories/{id}", get(routes::get_repository))
+        .route(
+            "/api/v1/repositories/{id}/metrics",
+            get(routes::get_repository_metrics),
+        )
+        .route(
+            "/api/v1/repositories/{id}/overview",
+            get(routes::get_repository_overview),
+        )
         .route("/api/v1/runs/{id}", get(routes::get_run))
         .route("/api/v1/search", get(routes::search))
         .fallback(routes::route_not_found)

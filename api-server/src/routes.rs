@@ -80,6 +80,32 @@ pub async fn get_repository(
     }))
 }
 
+/// `GET /api/v1/repositories/{id}/overview`: what the repository says about itself — README summary,
+/// license, manifests with dependencies, CI and container files, charts, Kubernetes objects.
+pub async fn get_repository_overview(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<reposage_store::RepositoryOverview>, ApiError> {
+    let id: RepositoryId = parse_id(&id)?;
+    state.store.get_repository(id).await?;
+    Ok(Json(state.store.repository_overview(id).await?))
+}
+
+/// How many hotspots the metrics endpoint lists.
+const HOTSPOTS: i64 = 10;
+
+/// `GET /api/v1/repositories/{id}/metrics`: complexity distribution, maintainability, hotspots and
+/// technical debt of the repository's current index.
+pub async fn get_repository_metrics(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<reposage_store::RepositoryMetrics>, ApiError> {
+    let id: RepositoryId = parse_id(&id)?;
+    // a 404 for an unknown repository rather than all-zero metrics
+    state.store.get_repository(id).await?;
+    Ok(Json(state.store.repository_metrics(id, HOTSPOTS).await?))
+}
+
 /// `GET /api/v1/runs/{id}`: a run with its events.
 pub async fn get_run(
     State(state): State<AppState>,

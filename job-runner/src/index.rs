@@ -1,35 +1,39 @@
 //! The index pipeline: fetch → structure → persist, each stage recorded as run events.
 //!
-//! Memory stays bounded by the batch size, not the repository: the tree is walked as metadata, blob
-//! contents are read one at a time on a blocking thread and streamed to Postgres in batches through a
-//! bounded channel. File rows (metadata only) are committed with the run's outcome in one transaction,
-//! so readers see the previous index or the new one, never a mix.
+//! Memory stays bounded by the batch size, not the repository: the tree is walked as metadata; on an
+//! analysis thread each changed file is read from the object database, classified, counted and
+//! parsed with tree-sitter, and its rows travel to Postgres in batches through a bounded channel.
+//! The structure stage is that one streaming pass (its event breaks down what it did). All rows of a
+//! run are written in one transaction that commits with the run's success, so readers see the
+//! previous index or the new one, never a mix.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use reposage_analysis::code::{self, ParseFailure};
 use reposage_analysis::{
     Checkout, Classifier, EntryKind, FetchOptions, Language, LineStats, SkipReason, Source, TreeEntry,
     UrlPolicy, open_or_fetch,
 };
 use reposage_store::{
-    BlobRow, CommitSha, FileKind, FileRow, FileSummary, NewRepository, RepositoryId, RunId, RunKind,
-    RunOutcome, RunStats, StageStatus, Store,
+    AnalysedFile, BLOB_GRACE, BlobRow, CallRow, CodeRows, CommitSha, FileKind, FileRow, FileSummary,
+    ImportRow, NewRepository, RepositoryId, RunId, RunKind, RunOutcome, RunStats, StageStatus, Store,
+    SymbolRow,
 };
 use serde::Serialize;
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::{info, instrument, warn};
 
 use crate::progress::{Progress, Stage};
 use crate::{Error, Result};
 
-/// Blob contents are written when a batch reaches this many bytes…
+/// A batch of rows and blob texts is written when it reaches this many bytes of text…
 const BATCH_BYTES: usize = 4 * 1024 * 1024;
-/// …or this many blobs.
-const BATCH_BLOBS: usize = 1_000;
+/// …or this many files.
+const BATCH_FILES: usize = 1_000;
 /// Longest symlink target recorded.
 const MAX_SYMLINK_TARGET: usize = 4096;
 
@@ -54,6 +58,8 @@ pub struct IndexRequest {
     pub max_file_bytes: u64,
     /// Files past this many analysed ones are recorded as `max-files`.
     pub max_files: u64,
+    /// A file whose parse takes longer is recorded with parse status `timeout`.
+    pub parse_timeout: Duration,
     /// Scratch space for fetched repositories.
     pub work_dir: PathBuf,
 }
@@ -158,24 +164,34 @@ async fn pipeline(
     recorder.start(Stage::Structure).await?;
     let previous = store.indexed_files(request.repository.id).await?;
     let classifier = Classifier::new(&request.include, &request.exclude, request.max_file_bytes)?;
-    let (sender, mut receiver) = mpsc::channel::<Vec<BlobRow>>(2);
-    let max_files = request.max_files;
-    let walker = tokio::task::spawn_blocking(move || {
+    let limits = Limits {
+        max_files: request.max_files,
+        parse_timeout: request.parse_timeout,
+    };
+    let (sender, mut receiver) = mpsc::channel::<Batch>(2);
+    let walker = spawn_with_big_stack(move || {
         analyse_tree(
             &checkout,
             &classifier,
             &previous,
-            max_files,
+            limits,
             &sender,
             progress.as_ref(),
         )
-    });
+    })?;
+    // Everything of the run goes through one transaction; blobs go first, outside it (they are
+    // content-addressed and shared), so the rows that reference them never dangle.
+    let mut writer = store.begin_index(request.run_id, request.repository.id).await?;
     let mut blobs_written = 0usize;
     while let Some(batch) = receiver.recv().await {
-        store.upsert_blobs(&batch).await?;
-        blobs_written += batch.len();
+        store.upsert_blobs(&batch.blobs).await?;
+        writer.write(&batch.files).await?;
+        blobs_written += batch.blobs.len();
     }
-    let structure = walker.await.map_err(|e| Error::Worker(e.to_string()))??;
+    let structure = walker
+        .await
+        .map_err(|_| Error::Worker("the analysis thread stopped unexpectedly".into()))??;
+    let code = &structure.code;
     recorder
         .complete(json!({
             "files": structure.stats.files,
@@ -186,28 +202,37 @@ async fn pipeline(
             "bytes": structure.stats.bytes,
             "lines": structure.stats.lines,
             "blobsWritten": blobs_written,
+            "parsedFiles": code.parsed,
+            "syntaxErrorFiles": code.syntax_errors,
+            "parseFailures": code.failures,
+            "symbolsExtracted": code.symbols,
+            "parseMs": code.parse_time.as_millis() as u64,
+        }))
+        .await?;
+
+    recorder.start(Stage::Metadata).await?;
+    let overview = writer.overview_counts().await?;
+    recorder
+        .complete(json!({
+            "readmeFound": overview.readmes > 0,
+            "licenseFound": overview.licenses > 0,
+            "manifests": overview.manifests,
+            "dependenciesFound": overview.dependencies,
+            "configFiles": overview.project_files,
+            "kubernetesObjects": overview.kubernetes_objects,
         }))
         .await?;
 
     recorder.start(Stage::Persist).await?;
-    let outcome = RunOutcome::Succeeded {
-        resolved_ref: resolved_ref.clone(),
-        commit: commit.clone(),
-        stats: structure.stats.clone(),
-    };
-    store
-        .commit_index_run(
-            request.run_id,
-            request.repository.id,
-            &structure.changed,
-            &structure.removed,
-            &outcome,
-        )
+    let run = writer
+        .commit(&structure.removed, &resolved_ref, &commit, structure.stats)
         .await?;
+    let blobs_collected = store.delete_unreferenced_blobs(BLOB_GRACE).await?;
     recorder
         .complete(json!({
-            "rowsWritten": structure.changed.len(),
             "rowsRemoved": structure.removed.len(),
+            "symbols": run.stats.symbols,
+            "blobsCollected": blobs_collected,
         }))
         .await?;
 
@@ -219,39 +244,77 @@ async fn pipeline(
         revision: format!("{resolved_ref}@sha1:{commit}"),
         resolved_ref,
         commit: commit.to_string(),
-        stats: structure.stats,
+        stats: run.stats,
         duration_ms: 0,
     })
 }
 
+/// Caps of the structure stage.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    max_files: u64,
+    parse_timeout: Duration,
+}
+
 /// What the structure stage found.
 struct Structure {
-    /// Rows of paths that are new or whose blob or classification changed.
-    changed: Vec<FileRow>,
     /// Paths indexed before and absent now.
     removed: Vec<String>,
     /// Totals over the whole tree (unchanged files counted from their stored rows).
     stats: RunStats,
+    /// Code analysis counts, for the stage event.
+    code: CodeCounts,
 }
 
-/// Walks the commit's tree, re-analysing only what changed since the previous run, and streams the
-/// text of changed files to `sender` in batches.
+/// Code analysis counts of one run (changed files only).
+#[derive(Debug, Default)]
+struct CodeCounts {
+    parsed: u64,
+    syntax_errors: u64,
+    failures: u64,
+    symbols: u64,
+    parse_time: Duration,
+}
+
+/// Rows and blob texts on their way from the analysis thread to the database.
+#[derive(Default)]
+struct Batch {
+    files: Vec<AnalysedFile>,
+    blobs: Vec<BlobRow>,
+    bytes: usize,
+}
+
+impl Batch {
+    fn is_full(&self) -> bool {
+        self.bytes >= BATCH_BYTES || self.files.len() >= BATCH_FILES
+    }
+}
+
+/// Walks the commit's tree, re-analysing only what changed since the previous run, and streams rows
+/// and blob texts of changed files to `sender` in batches.
 fn analyse_tree(
     checkout: &Checkout,
     classifier: &Classifier,
     previous: &HashMap<String, FileSummary>,
-    max_files: u64,
-    sender: &mpsc::Sender<Vec<BlobRow>>,
+    limits: Limits,
+    sender: &mpsc::Sender<Batch>,
     progress: &dyn Progress,
 ) -> Result<Structure> {
     let entries = reposage_analysis::tree::walk(&checkout.repo, checkout.commit)?;
     progress.files_total(entries.len() as u64);
     let mut stats = RunStats::default();
-    let mut changed = Vec::new();
-    let mut batch = BlobBatch::default();
+    let mut code = CodeCounts::default();
+    let mut changed_files = 0u64;
+    let mut batch = Batch::default();
+    let send = |batch: Batch| {
+        // A closed channel means the writer stopped on a database error; it reports the cause.
+        sender
+            .blocking_send(batch)
+            .map_err(|_| Error::Worker("the database writer stopped".into()))
+    };
     for entry in &entries {
         stats.files += 1;
-        let row = match entry.kind {
+        let file = match entry.kind {
             EntryKind::Symlink | EntryKind::Submodule => {
                 let row = record_link(checkout, entry, classifier)?;
                 if let Some(reason) = &row.skip_reason {
@@ -260,10 +323,14 @@ fn analyse_tree(
                 let unchanged = previous
                     .get(&row.path)
                     .is_some_and(|prev| prev.blob_sha == row.blob_sha && prev.skip_reason == row.skip_reason);
-                (!unchanged).then_some(row)
+                (!unchanged).then_some(AnalysedFile {
+                    row,
+                    code: None,
+                    metadata: None,
+                })
             }
             EntryKind::File { .. } => {
-                let at_cap = stats.analysed_files >= max_files;
+                let at_cap = stats.analysed_files >= limits.max_files;
                 let path_reason = classifier
                     .by_path(&entry.path, entry.size)
                     .or(at_cap.then_some(SkipReason::MaxFiles));
@@ -279,7 +346,16 @@ fn analyse_tree(
                         None
                     }
                     _ => {
-                        let row = analyse_file(checkout, entry, classifier, path_reason, &mut batch)?;
+                        let file = analyse_file(
+                            checkout,
+                            entry,
+                            classifier,
+                            path_reason,
+                            limits,
+                            &mut batch,
+                            &mut code,
+                        )?;
+                        let row = &file.row;
                         count_file(
                             &mut stats,
                             row.skip_reason.as_deref(),
@@ -287,20 +363,22 @@ fn analyse_tree(
                             row.size_bytes,
                             row.lines,
                         );
-                        Some(row)
+                        Some(file)
                     }
                 }
             }
         };
-        changed.extend(row);
-        if batch.is_full() && sender.blocking_send(batch.take()).is_err() {
-            // The writer stopped (a database error); it reports the cause.
-            return Err(Error::Worker("blob writer stopped".into()));
+        if let Some(file) = file {
+            changed_files += 1;
+            batch.files.push(file);
+        }
+        if batch.is_full() {
+            send(std::mem::take(&mut batch))?;
         }
         progress.file_done();
     }
-    if !batch.blobs.is_empty() && sender.blocking_send(batch.take()).is_err() {
-        return Err(Error::Worker("blob writer stopped".into()));
+    if !batch.files.is_empty() || !batch.blobs.is_empty() {
+        send(batch)?;
     }
     let present: std::collections::HashSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
     let removed: Vec<String> = previous
@@ -308,13 +386,9 @@ fn analyse_tree(
         .filter(|p| !present.contains(p.as_str()))
         .cloned()
         .collect();
-    stats.changed_files = changed.len() as u64;
+    stats.changed_files = changed_files;
     stats.removed_files = removed.len() as u64;
-    Ok(Structure {
-        changed,
-        removed,
-        stats,
-    })
+    Ok(Structure { removed, stats, code })
 }
 
 /// A file is unchanged when its blob is the same and the path-based verdict is too (a content-based
@@ -382,14 +456,17 @@ fn record_link(checkout: &Checkout, entry: &TreeEntry, classifier: &Classifier) 
     })
 }
 
-/// Reads and classifies one file; its text joins the blob batch when it is analysed.
+/// Reads, classifies and (when its language has a grammar) parses one file; its text joins the
+/// batch when it is analysed.
 fn analyse_file(
     checkout: &Checkout,
     entry: &TreeEntry,
     classifier: &Classifier,
     path_reason: Option<SkipReason>,
-    batch: &mut BlobBatch,
-) -> Result<FileRow> {
+    limits: Limits,
+    batch: &mut Batch,
+    counts: &mut CodeCounts,
+) -> Result<AnalysedFile> {
     let row = empty_row(entry, FileKind::File);
     let blob = match path_reason {
         Some(reason) => return Ok(skipped(row, reason)),
@@ -406,26 +483,124 @@ fn analyse_file(
         String::from_utf8_lossy(bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes)).into_owned();
     let language = Language::detect(&entry.path, text.lines().next());
     let lines = LineStats::count(&text, language);
-    batch.push(BlobRow {
+    let code = language
+        .filter(|l| code::supports(l.name))
+        .map(|l| code_rows(l.name, &text, limits.parse_timeout, counts));
+    let metadata = crate::metadata::file_metadata(&entry.path, language.map(|l| l.name), &text);
+    batch.bytes += text.len();
+    batch.blobs.push(BlobRow {
         sha: entry.oid.to_string(),
         content: text,
     });
-    Ok(FileRow {
-        language: language.map(|l| l.name.to_string()),
-        lines: lines.lines as i32,
-        code_lines: lines.code as i32,
-        comment_lines: lines.comment as i32,
-        blank_lines: lines.blank as i32,
-        ..row
+    Ok(AnalysedFile {
+        row: FileRow {
+            language: language.map(|l| l.name.to_string()),
+            lines: lines.lines as i32,
+            code_lines: lines.code as i32,
+            comment_lines: lines.comment as i32,
+            blank_lines: lines.blank as i32,
+            ..row
+        },
+        code,
+        metadata,
     })
 }
 
+/// Parses a file and turns what tree-sitter found into rows; a failed parse is recorded on the file
+/// and the run goes on.
+fn code_rows(language: &str, text: &str, deadline: Duration, counts: &mut CodeCounts) -> CodeRows {
+    let started = Instant::now();
+    let result = code::analyze(language, text, deadline);
+    counts.parse_time += started.elapsed();
+    let analysis = match result {
+        Ok(analysis) => analysis,
+        Err(failure) => {
+            counts.failures += 1;
+            warn!(language, error = %failure, "file not parsed");
+            return CodeRows {
+                parse_status: if matches!(failure, ParseFailure::Timeout(_)) {
+                    "timeout"
+                } else {
+                    "failed"
+                },
+                parse_error: Some(failure.to_string()),
+                functions: 0,
+                complexity: 0,
+                max_complexity: 0,
+                halstead_volume: 0.0,
+                maintainability: 0.0,
+                symbols: Vec::new(),
+                imports: Vec::new(),
+                calls: Vec::new(),
+            };
+        }
+    };
+    counts.parsed += 1;
+    counts.syntax_errors += u64::from(analysis.has_syntax_errors);
+    counts.symbols += analysis.symbols.len() as u64;
+    let metrics = analysis.metrics;
+    CodeRows {
+        parse_status: if analysis.has_syntax_errors {
+            "syntax-errors"
+        } else {
+            "parsed"
+        },
+        parse_error: None,
+        functions: metrics.functions as i32,
+        complexity: metrics.complexity as i32,
+        max_complexity: metrics.max_complexity as i32,
+        halstead_volume: metrics.halstead_volume,
+        maintainability: metrics.maintainability,
+        symbols: analysis
+            .symbols
+            .into_iter()
+            .map(|s| SymbolRow {
+                kind: s.kind.as_str(),
+                complexity: s.metrics.map(|m| m.complexity as i32),
+                max_nesting: s.metrics.map(|m| m.max_nesting as i32),
+                lines: s.metrics.map(|m| m.lines as i32),
+                name: s.name,
+                qualified_name: s.qualified_name,
+                signature: s.signature,
+                doc: s.doc,
+                visibility: s.visibility,
+                start_line: s.start_line as i32,
+                end_line: s.end_line as i32,
+                start_byte: s.start_byte as i32,
+                end_byte: s.end_byte as i32,
+                parent: s.parent,
+            })
+            .collect(),
+        imports: analysis
+            .imports
+            .into_iter()
+            .map(|i| ImportRow {
+                target: i.target,
+                line: i.line as i32,
+            })
+            .collect(),
+        calls: analysis
+            .calls
+            .into_iter()
+            .map(|c| CallRow {
+                caller: c.caller,
+                callee: c.callee,
+                line: c.line as i32,
+            })
+            .collect(),
+    }
+}
+
 /// A file recorded with the reason it was not analysed (its language still told by its name).
-fn skipped(row: FileRow, reason: SkipReason) -> FileRow {
-    FileRow {
-        language: Language::detect(&row.path, None).map(|l| l.name.to_string()),
-        skip_reason: Some(reason.as_str().to_string()),
-        ..row
+fn skipped(row: FileRow, reason: SkipReason) -> AnalysedFile {
+    AnalysedFile {
+        row: FileRow {
+            language: Language::detect(&row.path, None).map(|l| l.name.to_string()),
+            skip_reason: Some(reason.as_str().to_string()),
+            ..row
+        },
+        code: None,
+        metadata: None,
     }
 }
 
@@ -445,31 +620,31 @@ fn empty_row(entry: &TreeEntry, kind: FileKind) -> FileRow {
     }
 }
 
-#[derive(Default)]
-struct BlobBatch {
-    blobs: Vec<BlobRow>,
-    bytes: usize,
-}
-
-impl BlobBatch {
-    fn push(&mut self, blob: BlobRow) {
-        self.bytes += blob.content.len();
-        self.blobs.push(blob);
-    }
-    fn is_full(&self) -> bool {
-        self.bytes >= BATCH_BYTES || self.blobs.len() >= BATCH_BLOBS
-    }
-    fn take(&mut self) -> Vec<BlobRow> {
-        self.bytes = 0;
-        std::mem::take(&mut self.blobs)
-    }
-}
-
 /// Runs blocking git work off the async runtime.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Error::Worker(e.to_string()))
+}
+
+/// Stack of the analysis thread: tree-sitter and the walks are iterative, but a generous stack keeps
+/// any recursion in a grammar's external scanner from overflowing on hostile nesting.
+const ANALYSIS_STACK: usize = 256 * 1024 * 1024;
+
+/// Runs `f` on a thread of its own with a large stack; the receiver yields its result.
+fn spawn_with_big_stack<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<oneshot::Receiver<T>> {
+    let (result, receiver) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("analysis".into())
+        .stack_size(ANALYSIS_STACK)
+        .spawn(move || {
+            // the receiver is gone only when the run was abandoned
+            let _ = result.send(f());
+        })
+        .map_err(|e| Error::Worker(format!("cannot start the analysis thread: {e}")))?;
+    Ok(receiver)
 }
 
 /// Records stage events and notifies progress; remembers the running stage so a failure is

@@ -8,5 +8,6 @@ pub mod index;
 pub mod progress;
 
 mod error;
+mod metadata;
 
 pub use error::{Error, Result};

@@ -93,6 +93,9 @@ struct IndexArgs {
     /// At most this many files are analysed; the rest are recorded as skipped.
     #[arg(long, default_value_t = 100_000)]
     max_files: u64,
+    /// A file whose parse takes longer than this many milliseconds is recorded as timed out.
+    #[arg(long, default_value_t = 5_000)]
+    parse_timeout_ms: u64,
     /// A fetch receiving more than this many bytes is aborted.
     #[arg(long, default_value_t = 2 * 1024 * 1024 * 1024)]
     max_repository_bytes: u64,
@@ -170,6 +173,7 @@ async fn index(store: &Store, args: IndexArgs) -> anyhow::Result<()> {
         exclude,
         max_file_bytes,
         max_files,
+        parse_timeout_ms,
         max_repository_bytes,
         fetch_timeout_seconds,
         allowed_hosts,
@@ -224,6 +228,7 @@ async fn index(store: &Store, args: IndexArgs) -> anyhow::Result<()> {
         exclude,
         max_file_bytes,
         max_files,
+        parse_timeout: Duration::from_millis(parse_timeout_ms),
         work_dir: scratch.path().to_path_buf(),
     };
     let progress: Arc<dyn Progress> = if !json && std::io::stderr().is_terminal() {

@@ -5,8 +5,10 @@
 pub enum Stage {
     /// Open or fetch the repository and resolve the ref.
     Fetch,
-    /// Walk the tree, classify and read files.
+    /// Walk the tree; classify, read, count and parse the changed files; extract their metadata.
     Structure,
+    /// Sum up what the repository says about itself (README, license, manifests, project files).
+    Metadata,
     /// Commit the run's results.
     Persist,
 }
@@ -17,6 +19,7 @@ impl Stage {
         match self {
             Stage::Fetch => "fetch",
             Stage::Structure => "structure",
+            Stage::Metadata => "metadata",
             Stage::Persist => "persist",
         }
     }

@@ -247,3 +247,218 @@ async fn a_store_failure_is_a_generic_500_that_leaks_nothing(pool: PgPool) {
     assert_eq!(problem["detail"], "internal error; see server logs");
     assert!(!answer.text.to_lowercase().contains("pool"), "{}", answer.text);
 }
+
+/// A symbol row of a function with the given complexity, nesting and length.
+fn function(
+    name: &str,
+    start_line: i32,
+    complexity: i32,
+    max_nesting: i32,
+    lines: i32,
+) -> reposage_store::SymbolRow {
+    reposage_store::SymbolRow {
+        name: name.into(),
+        kind: "function",
+        qualified_name: format!("app::{name}"),
+        signature: format!("fn {name}()"),
+        doc: None,
+        visibility: Some("pub".into()),
+        start_line,
+        end_line: start_line + lines - 1,
+        start_byte: 0,
+        end_byte: 0,
+        parent: None,
+        complexity: Some(complexity),
+        max_nesting: Some(max_nesting),
+        lines: Some(lines),
+    }
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn repository_metrics_report_complexity_hotspots_and_technical_debt(pool: PgPool) {
+    use reposage_store::{AnalysedFile, CodeRows, CommitSha, FileKind, FileRow, RunId, RunKind, RunStats};
+    let store = Store::from_pool(pool);
+    let repository = seed_repository(&store, "team-a", "metrics").await;
+    let run = RunId::new_random();
+    store
+        .start_run(run, repository, RunKind::Index, None)
+        .await
+        .unwrap();
+    let file = |path: &str, code_lines: i32, maintainability: f64, symbols| AnalysedFile {
+        row: FileRow {
+            path: path.into(),
+            kind: FileKind::File,
+            blob_sha: Some("ab".repeat(20)),
+            language: Some("Rust".into()),
+            size_bytes: 100,
+            lines: code_lines,
+            code_lines,
+            comment_lines: 0,
+            blank_lines: 0,
+            skip_reason: None,
+            symlink_target: None,
+        },
+        code: Some(CodeRows {
+            parse_status: "parsed",
+            parse_error: None,
+            functions: 0,
+            complexity: 0,
+            max_complexity: 0,
+            halstead_volume: 0.0,
+            maintainability,
+            symbols,
+            imports: vec![],
+            calls: vec![],
+        }),
+        metadata: None,
+    };
+    let mut writer = store.begin_index(run, repository).await.unwrap();
+    writer
+        .write(&[
+            // 12 → 20 min; nesting 6 → 30 min; 100 lines → 20 min
+            file("src/hard.rs", 100, 15.0, vec![function("tangled", 1, 12, 6, 100)]),
+            file(
+                "src/easy.rs",
+                100,
+                80.0,
+                vec![function("simple", 1, 2, 1, 5), function("branchy", 10, 7, 2, 20)],
+            ),
+        ])
+        .await
+        .unwrap();
+    let commit = CommitSha::parse(&"c".repeat(40)).unwrap();
+    writer
+        .commit(&[], "main", &commit, RunStats::default())
+        .await
+        .unwrap();
+
+    let answer = get(
+        &state(store),
+        &format!("/api/v1/repositories/{repository}/metrics"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let body = answer.json();
+    assert_eq!(body["functions"], 3);
+    assert_eq!(body["codeLines"], 200);
+    assert_eq!(
+        body["complexity"],
+        json!({ "low": 1, "moderate": 1, "high": 1, "veryHigh": 0 })
+    );
+    assert_eq!(body["averageComplexity"], 7.0);
+    // weighted by lines of code: (15 * 100 + 80 * 100) / 200
+    assert_eq!(body["maintainability"], 47.5);
+    assert_eq!(body["unmaintainableFiles"], 1);
+    assert_eq!(body["hotspots"][0]["qualifiedName"], "app::tangled");
+    assert_eq!(body["hotspots"][0]["path"], "src/hard.rs");
+    assert_eq!(body["hotspots"][1]["qualifiedName"], "app::branchy");
+    // 20 + 30 + 20 (tangled) + 30 (maintainability below 20) = 100 minutes over 200 × 30 minutes
+    assert_eq!(body["technicalDebt"]["minutes"], 100.0);
+    let ratio = body["technicalDebt"]["ratioPercent"].as_f64().unwrap();
+    assert!((ratio - 100.0 / 6000.0 * 100.0).abs() < 1e-9, "{ratio}");
+    assert_eq!(body["technicalDebt"]["rating"], "A");
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn metrics_of_an_unknown_repository_are_a_404_problem(pool: PgPool) {
+    let answer = get(
+        &state(Store::from_pool(pool)),
+        "/api/v1/repositories/00000000-0000-0000-0000-000000000000/metrics",
+    )
+    .await;
+    answer.assert_problem(StatusCode::NOT_FOUND, "not-found");
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn the_overview_serves_readme_license_and_manifests(pool: PgPool) {
+    use reposage_store::{
+        AnalysedFile, CommitSha, FileKind, FileMetadata, FileRow, ManifestRow, ReadmeRow, RunId, RunKind,
+        RunStats,
+    };
+    let store = Store::from_pool(pool);
+    let repository = seed_repository(&store, "team-a", "overview").await;
+    let run = RunId::new_random();
+    store
+        .start_run(run, repository, RunKind::Index, None)
+        .await
+        .unwrap();
+    let file = |path: &str, metadata: FileMetadata| AnalysedFile {
+        row: FileRow {
+            path: path.into(),
+            kind: FileKind::File,
+            blob_sha: Some("cd".repeat(20)),
+            language: None,
+            size_bytes: 10,
+            lines: 1,
+            code_lines: 1,
+            comment_lines: 0,
+            blank_lines: 0,
+            skip_reason: None,
+            symlink_target: None,
+        },
+        code: None,
+        metadata: Some(metadata),
+    };
+    let readme = |title: &str, summary: Option<&str>| FileMetadata {
+        readme: Some(ReadmeRow {
+            title: Some(title.into()),
+            summary: summary.map(str::to_string),
+            sections: vec![title.into()],
+        }),
+        ..FileMetadata::default()
+    };
+    let mut writer = store.begin_index(run, repository).await.unwrap();
+    writer
+        .write(&[
+            file("docs/README.md", readme("Docs", None)),
+            file("README.md", readme("Demo", Some("Does demos."))),
+            file(
+                "LICENSE",
+                FileMetadata {
+                    license: Some(("Apache-2.0".into(), 1.0)),
+                    ..FileMetadata::default()
+                },
+            ),
+            file(
+                "package.json",
+                FileMetadata {
+                    manifest: Some(ManifestRow {
+                        ecosystem: "npm",
+                        name: Some("demo".into()),
+                        dependencies: vec![("react".into(), Some("^18".into()), "runtime")],
+                        ..ManifestRow::default()
+                    }),
+                    ..FileMetadata::default()
+                },
+            ),
+        ])
+        .await
+        .unwrap();
+    writer
+        .commit(
+            &[],
+            "main",
+            &CommitSha::parse(&"e".repeat(40)).unwrap(),
+            RunStats::default(),
+        )
+        .await
+        .unwrap();
+
+    let answer = get(
+        &state(store),
+        &format!("/api/v1/repositories/{repository}/overview"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let body = answer.json();
+    assert_eq!(body["readme"]["path"], "README.md", "the root README wins");
+    assert_eq!(body["readme"]["summary"], "Does demos.");
+    assert_eq!(body["license"]["spdxId"], "Apache-2.0");
+    assert_eq!(body["manifests"][0]["name"], "demo");
+    assert_eq!(
+        body["manifests"][0]["dependencies"],
+        json!([{ "name": "react", "versionReq": "^18", "kind": "runtime" }])
+    );
+    assert_eq!(body["projectFiles"], json!([]));
+    assert_eq!(body["kubernetesObjects"], json!([]));
+}

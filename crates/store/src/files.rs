@@ -4,8 +4,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::runs::{RunOutcome, finish_run_in};
-use crate::{RepositoryId, Result, RunId, RunRecord, Store};
+use crate::{RepositoryId, Result, Store};
 
 /// What a tree entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -100,7 +99,7 @@ impl Store {
         Ok(rows.into_iter().map(|row| (row.path, row.summary)).collect())
     }
 
-    /// Stores blob contents (one statement per call); blobs already stored are left alone.
+    /// Stores blob contents (one statement per call); blobs already stored are marked as seen.
     pub async fn upsert_blobs(&self, blobs: &[BlobRow]) -> Result<()> {
         if blobs.is_empty() {
             return Ok(());
@@ -111,7 +110,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO blobs (sha, content, size_bytes)
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[])
-             ON CONFLICT (sha) DO NOTHING",
+             ON CONFLICT (sha) DO UPDATE SET last_seen_at = now()",
         )
         .bind(&shas)
         .bind(&contents)
@@ -121,42 +120,15 @@ impl Store {
         Ok(())
     }
 
-    /// Commits an index run atomically: replaces the rows of `changed` paths, deletes `removed`
-    /// paths (their symbols and chunks go with them) and marks the run finished. Readers see either
-    /// the previous index or this one, never a mix.
-    pub async fn commit_index_run(
-        &self,
-        run_id: RunId,
-        repository_id: RepositoryId,
-        changed: &[FileRow],
-        removed: &[String],
-        outcome: &RunOutcome,
-    ) -> Result<RunRecord> {
-        let mut tx = self.pool.begin().await?;
-        let replaced: Vec<&str> = changed
-            .iter()
-            .map(|f| f.path.as_str())
-            .chain(removed.iter().map(String::as_str))
-            .collect();
-        sqlx::query("DELETE FROM files WHERE repository_id = $1 AND path = ANY($2::text[])")
-            .bind(repository_id)
-            .bind(&replaced)
-            .execute(&mut *tx)
-            .await?;
-        for batch in changed.chunks(5_000) {
-            insert_files(&mut tx, run_id, repository_id, batch).await?;
-        }
-        let run = finish_run_in(&mut tx, run_id, outcome).await?;
-        tx.commit().await?;
-        self.delete_unreferenced_blobs().await?;
-        Ok(run)
-    }
-
-    /// Deletes blobs no file references (after a run replaced files, or a repository was removed).
-    pub async fn delete_unreferenced_blobs(&self) -> Result<u64> {
+    /// Deletes blobs that no file references and no run has written for `grace` (a run in flight
+    /// writes its blobs before it commits the files that reference them).
+    pub async fn delete_unreferenced_blobs(&self, grace: std::time::Duration) -> Result<u64> {
         Ok(sqlx::query(
-            "DELETE FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.blob_sha = b.sha)",
+            "DELETE FROM blobs b
+             WHERE b.last_seen_at < now() - make_interval(secs => $1)
+               AND NOT EXISTS (SELECT 1 FROM files f WHERE f.blob_sha = b.sha)",
         )
+        .bind(grace.as_secs_f64())
         .execute(&self.pool)
         .await?
         .rows_affected())
@@ -171,36 +143,4 @@ impl Store {
         .fetch_one(&self.pool)
         .await?)
     }
-}
-
-async fn insert_files(
-    tx: &mut sqlx::PgConnection,
-    run_id: RunId,
-    repository_id: RepositoryId,
-    files: &[FileRow],
-) -> Result<()> {
-    let column = |f: fn(&FileRow) -> Option<&str>| files.iter().map(f).collect::<Vec<_>>();
-    let int = |f: fn(&FileRow) -> i32| files.iter().map(f).collect::<Vec<_>>();
-    sqlx::query(
-        "INSERT INTO files (repository_id, run_id, path, kind, blob_sha, language, size_bytes, lines,
-                            code_lines, comment_lines, blank_lines, skip_reason, symlink_target)
-         SELECT $1, $2, * FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::int[],
-                                      $9::int[], $10::int[], $11::int[], $12::text[], $13::text[])",
-    )
-    .bind(repository_id)
-    .bind(run_id)
-    .bind(column(|f| Some(f.path.as_str())))
-    .bind(column(|f| Some(f.kind.as_str())))
-    .bind(column(|f| f.blob_sha.as_deref()))
-    .bind(column(|f| f.language.as_deref()))
-    .bind(files.iter().map(|f| f.size_bytes).collect::<Vec<_>>())
-    .bind(int(|f| f.lines))
-    .bind(int(|f| f.code_lines))
-    .bind(int(|f| f.comment_lines))
-    .bind(int(|f| f.blank_lines))
-    .bind(column(|f| f.skip_reason.as_deref()))
-    .bind(column(|f| f.symlink_target.as_deref()))
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
 }

@@ -8,6 +8,9 @@
 mod error;
 mod files;
 mod ids;
+mod index_writer;
+mod metadata;
+mod metrics;
 mod repositories;
 mod runs;
 mod search;
@@ -15,6 +18,12 @@ mod search;
 pub use error::{Error, Result};
 pub use files::{BlobRow, FileKind, FileRow, FileSummary};
 pub use ids::{CommitSha, RepositoryId, RunId};
+pub use index_writer::{AnalysedFile, CallRow, CodeRows, ImportRow, IndexWriter, OverviewCounts, SymbolRow};
+pub use metadata::{
+    DependencySummary, FileMetadata, KubernetesObjectSummary, LicenseSummary, ManifestRow, ManifestSummary,
+    ProjectFileSummary, ReadmeRow, ReadmeSummary, RepositoryOverview,
+};
+pub use metrics::{ComplexityDistribution, Hotspot, MINUTES_PER_LINE, RepositoryMetrics, TechnicalDebt};
 pub use repositories::{NewRepository, RefKind, RepositoryRecord};
 pub use runs::{RunEvent, RunKind, RunOutcome, RunRecord, RunStats, RunStatus, StageStatus};
 pub use search::{SearchHit, SearchMatch, SearchQuery};
@@ -24,6 +33,10 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+/// How long an unreferenced blob is kept: longer than any index run, so a run's blobs (written before
+/// its files commit) are never collected under it.
+pub const BLOB_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The schema migrations under `migrations/`, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

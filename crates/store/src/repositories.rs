@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::{CommitSha, Error, RepositoryId, Result, RunId, Store};
+use crate::{BLOB_GRACE, CommitSha, Error, RepositoryId, Result, RunId, Store};
 
 /// Which kind of git ref a repository follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -168,7 +168,7 @@ impl Store {
     }
 
     /// Deletes a repository and everything indexed for it (runs, files, symbols, chunks, …), then
-    /// the blobs no repository references any more. Returns whether the repository existed.
+    /// the blobs no repository has referenced for [`BLOB_GRACE`]. Returns whether the repository existed.
     pub async fn delete_repository(&self, id: RepositoryId) -> Result<bool> {
         let deleted = sqlx::query("DELETE FROM repositories WHERE id = $1")
             .bind(id)
@@ -176,7 +176,7 @@ impl Store {
             .await?
             .rows_affected()
             > 0;
-        self.delete_unreferenced_blobs().await?;
+        self.delete_unreferenced_blobs(BLOB_GRACE).await?;
         Ok(deleted)
     }
 }

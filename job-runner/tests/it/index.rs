@@ -70,6 +70,8 @@ async fn indexing_records_files_languages_lines_and_stage_events(pool: PgPool) {
             ("fetch", "completed"),
             ("structure", "started"),
             ("structure", "completed"),
+            ("metadata", "started"),
+            ("metadata", "completed"),
             ("persist", "started"),
             ("persist", "completed"),
         ]

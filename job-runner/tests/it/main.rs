@@ -3,9 +3,11 @@
 //! Run with `DATABASE_URL` pointing at a Postgres server; `#[sqlx::test]` creates a fresh database
 //! per test and applies the migrations.
 
+mod code;
 mod hostile;
 mod incremental;
 mod index;
+mod metadata;
 
 use std::sync::Arc;
 
@@ -37,6 +39,7 @@ pub fn request(fixture: &GitFixture, name: &str) -> IndexRequest {
         exclude: vec![],
         max_file_bytes: 1024 * 1024,
         max_files: 100_000,
+        parse_timeout: std::time::Duration::from_secs(10),
         work_dir: std::env::temp_dir(),
     }
 }
