@@ -12,15 +12,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use reposage_analysis::chunk::{ApproximateTokens, ChunkBudget, ChunkInput, chunk_file};
 use reposage_analysis::code::{self, ParseFailure};
 use reposage_analysis::{
     Checkout, Classifier, EntryKind, FetchOptions, Language, LineStats, SkipReason, Source, TreeEntry,
     UrlPolicy, open_or_fetch,
 };
 use reposage_store::{
-    AnalysedFile, BLOB_GRACE, BlobRow, CallRow, CodeRows, CommitSha, FileKind, FileRow, FileSummary,
-    ImportRow, NewRepository, RepositoryId, RunId, RunKind, RunOutcome, RunStats, StageStatus, Store,
-    SymbolRow,
+    AnalysedFile, BLOB_GRACE, BlobRow, CallRow, ChunkRow, CodeRows, CommitSha, FileKind, FileRow,
+    FileSummary, ImportRow, NewRepository, RepositoryId, RunId, RunKind, RunOutcome, RunStats, StageStatus,
+    Store, SymbolRow,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -60,6 +61,8 @@ pub struct IndexRequest {
     pub max_files: u64,
     /// A file whose parse takes longer is recorded with parse status `timeout`.
     pub parse_timeout: Duration,
+    /// Size of retrieval chunks.
+    pub chunk_budget: ChunkBudget,
     /// Scratch space for fetched repositories.
     pub work_dir: PathBuf,
 }
@@ -167,6 +170,7 @@ async fn pipeline(
     let limits = Limits {
         max_files: request.max_files,
         parse_timeout: request.parse_timeout,
+        chunk_budget: request.chunk_budget,
     };
     let (sender, mut receiver) = mpsc::channel::<Batch>(2);
     let walker = spawn_with_big_stack(move || {
@@ -206,6 +210,7 @@ async fn pipeline(
             "syntaxErrorFiles": code.syntax_errors,
             "parseFailures": code.failures,
             "symbolsExtracted": code.symbols,
+            "chunksCreated": code.chunks,
             "parseMs": code.parse_time.as_millis() as u64,
         }))
         .await?;
@@ -232,6 +237,7 @@ async fn pipeline(
         .complete(json!({
             "rowsRemoved": structure.removed.len(),
             "symbols": run.stats.symbols,
+            "chunks": run.stats.chunks,
             "blobsCollected": blobs_collected,
         }))
         .await?;
@@ -254,6 +260,7 @@ async fn pipeline(
 struct Limits {
     max_files: u64,
     parse_timeout: Duration,
+    chunk_budget: ChunkBudget,
 }
 
 /// What the structure stage found.
@@ -273,6 +280,7 @@ struct CodeCounts {
     syntax_errors: u64,
     failures: u64,
     symbols: u64,
+    chunks: u64,
     parse_time: Duration,
 }
 
@@ -327,6 +335,7 @@ fn analyse_tree(
                     row,
                     code: None,
                     metadata: None,
+                    chunks: Vec::new(),
                 })
             }
             EntryKind::File { .. } => {
@@ -483,9 +492,37 @@ fn analyse_file(
         String::from_utf8_lossy(bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes)).into_owned();
     let language = Language::detect(&entry.path, text.lines().next());
     let lines = LineStats::count(&text, language);
-    let code = language
+    let parsed = language
         .filter(|l| code::supports(l.name))
-        .map(|l| code_rows(l.name, &text, limits.parse_timeout, counts));
+        .map(|l| parse_code(l.name, &text, limits.parse_timeout, counts));
+    let symbols = match &parsed {
+        Some(Ok(analysis)) => analysis.symbols.as_slice(),
+        _ => &[],
+    };
+    let chunks = chunk_file(
+        &ChunkInput {
+            path: &entry.path,
+            language: language.map(|l| l.name),
+            text: &text,
+            symbols,
+        },
+        &limits.chunk_budget,
+        &ApproximateTokens,
+    );
+    counts.chunks += chunks.len() as u64;
+    let chunks = chunks
+        .into_iter()
+        .map(|c| ChunkRow {
+            content_hash: c.content_hash,
+            symbol_path: c.symbol_path,
+            start_line: c.start_line as i32,
+            end_line: c.end_line as i32,
+            context_header: c.context_header,
+            text: c.text,
+            token_count: c.token_count as i32,
+        })
+        .collect();
+    let code = parsed.map(code_rows);
     let metadata = crate::metadata::file_metadata(&entry.path, language.map(|l| l.name), &text);
     batch.bytes += text.len();
     batch.blobs.push(BlobRow {
@@ -503,20 +540,39 @@ fn analyse_file(
         },
         code,
         metadata,
+        chunks,
     })
 }
 
-/// Parses a file and turns what tree-sitter found into rows; a failed parse is recorded on the file
-/// and the run goes on.
-fn code_rows(language: &str, text: &str, deadline: Duration, counts: &mut CodeCounts) -> CodeRows {
+/// Parses a file with tree-sitter, counting the outcome.
+fn parse_code(
+    language: &str,
+    text: &str,
+    deadline: Duration,
+    counts: &mut CodeCounts,
+) -> Result<code::FileAnalysis, ParseFailure> {
     let started = Instant::now();
     let result = code::analyze(language, text, deadline);
     counts.parse_time += started.elapsed();
-    let analysis = match result {
-        Ok(analysis) => analysis,
+    match &result {
+        Ok(analysis) => {
+            counts.parsed += 1;
+            counts.syntax_errors += u64::from(analysis.has_syntax_errors);
+            counts.symbols += analysis.symbols.len() as u64;
+        }
         Err(failure) => {
             counts.failures += 1;
             warn!(language, error = %failure, "file not parsed");
+        }
+    }
+    result
+}
+
+/// What tree-sitter found, as rows; a failed parse is recorded on the file and the run goes on.
+fn code_rows(parsed: Result<code::FileAnalysis, ParseFailure>) -> CodeRows {
+    let analysis = match parsed {
+        Ok(analysis) => analysis,
+        Err(failure) => {
             return CodeRows {
                 parse_status: if matches!(failure, ParseFailure::Timeout(_)) {
                     "timeout"
@@ -535,9 +591,6 @@ fn code_rows(language: &str, text: &str, deadline: Duration, counts: &mut CodeCo
             };
         }
     };
-    counts.parsed += 1;
-    counts.syntax_errors += u64::from(analysis.has_syntax_errors);
-    counts.symbols += analysis.symbols.len() as u64;
     let metrics = analysis.metrics;
     CodeRows {
         parse_status: if analysis.has_syntax_errors {
@@ -601,6 +654,7 @@ fn skipped(row: FileRow, reason: SkipReason) -> AnalysedFile {
         },
         code: None,
         metadata: None,
+        chunks: Vec::new(),
     }
 }
 

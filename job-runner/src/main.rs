@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use reposage_analysis::chunk::ChunkBudget;
 use reposage_analysis::{FetchOptions, RefRequest, Source, UrlPolicy};
 use reposage_job_runner::index::{IndexRequest, IndexSummary, run_index};
 use reposage_job_runner::progress::{NoProgress, Progress, Stage};
@@ -96,6 +97,10 @@ struct IndexArgs {
     /// A file whose parse takes longer than this many milliseconds is recorded as timed out.
     #[arg(long, default_value_t = 5_000)]
     parse_timeout_ms: u64,
+    /// Largest retrieval chunk, in tokens of the embedding model (functions and classes that fit are
+    /// one chunk; larger ones are split on statement boundaries; small neighbours are merged).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(16..=8192))]
+    chunk_max_tokens: u64,
     /// A fetch receiving more than this many bytes is aborted.
     #[arg(long, default_value_t = 2 * 1024 * 1024 * 1024)]
     max_repository_bytes: u64,
@@ -174,6 +179,7 @@ async fn index(store: &Store, args: IndexArgs) -> anyhow::Result<()> {
         max_file_bytes,
         max_files,
         parse_timeout_ms,
+        chunk_max_tokens,
         max_repository_bytes,
         fetch_timeout_seconds,
         allowed_hosts,
@@ -229,6 +235,10 @@ async fn index(store: &Store, args: IndexArgs) -> anyhow::Result<()> {
         max_file_bytes,
         max_files,
         parse_timeout: Duration::from_millis(parse_timeout_ms),
+        chunk_budget: ChunkBudget {
+            max_tokens: chunk_max_tokens as usize,
+            ..ChunkBudget::default()
+        },
         work_dir: scratch.path().to_path_buf(),
     };
     let progress: Arc<dyn Progress> = if !json && std::io::stderr().is_terminal() {

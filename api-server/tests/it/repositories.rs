@@ -311,6 +311,7 @@ async fn repository_metrics_report_complexity_hotspots_and_technical_debt(pool: 
             calls: vec![],
         }),
         metadata: None,
+        chunks: vec![],
     };
     let mut writer = store.begin_index(run, repository).await.unwrap();
     writer
@@ -398,6 +399,7 @@ async fn the_overview_serves_readme_license_and_manifests(pool: PgPool) {
         },
         code: None,
         metadata: Some(metadata),
+        chunks: vec![],
     };
     let readme = |title: &str, summary: Option<&str>| FileMetadata {
         readme: Some(ReadmeRow {

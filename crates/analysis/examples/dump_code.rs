@@ -6,10 +6,25 @@ fn main() {
     let analysis = reposage_analysis::code::analyze(language.name, &text, std::time::Duration::from_secs(5))
         .expect("analysable");
     for s in &analysis.symbols {
-        let m = s.metrics.map(|m| format!(" cc={} nest={} lines={}", m.complexity, m.max_nesting, m.lines)).unwrap_or_default();
-        println!("{:?} {} [{}] vis={:?} L{}-{}{} sig={:?} doc={:?}", s.kind, s.qualified_name, s.name, s.visibility, s.start_line, s.end_line, m, s.signature, s.doc);
+        let m = s
+            .metrics
+            .map(|m| format!(" cc={} nest={} lines={}", m.complexity, m.max_nesting, m.lines))
+            .unwrap_or_default();
+        println!(
+            "{:?} {} [{}] vis={:?} L{}-{}{} sig={:?} doc={:?}",
+            s.kind, s.qualified_name, s.name, s.visibility, s.start_line, s.end_line, m, s.signature, s.doc
+        );
     }
-    for i in &analysis.imports { println!("import {} L{}", i.target, i.line); }
-    for c in &analysis.calls { println!("call {} from {:?} L{}", c.callee, c.caller.map(|i| &analysis.symbols[i].name), c.line); }
+    for i in &analysis.imports {
+        println!("import {} L{}", i.target, i.line);
+    }
+    for c in &analysis.calls {
+        println!(
+            "call {} from {:?} L{}",
+            c.callee,
+            c.caller.map(|i| &analysis.symbols[i].name),
+            c.line
+        );
+    }
     println!("{:?} errors={}", analysis.metrics, analysis.has_syntax_errors);
 }

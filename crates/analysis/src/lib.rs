@@ -4,11 +4,14 @@
 //! A repository is hostile input. Nothing here checks out a worktree, follows a symlink, runs a hook
 //! or a filter, or spawns the git CLI; every path is confined to the repository root.
 
+pub mod chunk;
 pub mod classify;
+pub mod code;
 mod error;
 pub mod fetch;
 pub mod language;
 pub mod lines;
+pub mod metadata;
 pub mod tree;
 pub mod url_policy;
 

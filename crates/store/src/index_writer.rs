@@ -20,6 +20,27 @@ pub struct AnalysedFile {
     pub code: Option<CodeRows>,
     /// README, license, manifest, project-file and Kubernetes facts the file carries.
     pub metadata: Option<FileMetadata>,
+    /// The file's retrieval chunks.
+    pub chunks: Vec<ChunkRow>,
+}
+
+/// One retrieval chunk of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkRow {
+    /// blake3 of the text: the embedding cache key.
+    pub content_hash: String,
+    /// Qualified name of the symbol the chunk covers.
+    pub symbol_path: Option<String>,
+    /// First line.
+    pub start_line: i32,
+    /// Last line.
+    pub end_line: i32,
+    /// Path and symbol path, kept apart from the text.
+    pub context_header: String,
+    /// The source lines.
+    pub text: String,
+    /// Tokens of the text.
+    pub token_count: i32,
 }
 
 /// Code analysis of one file, as stored.
@@ -152,6 +173,7 @@ impl Store {
                 row: row.clone(),
                 code: None,
                 metadata: None,
+                chunks: Vec::new(),
             })
             .collect();
         writer.write(&files).await?;
@@ -189,6 +211,7 @@ impl IndexWriter {
         let file_ids = allocate(&mut self.tx, "files_id_seq", files.len()).await?;
         insert_files(&mut self.tx, self.run_id, self.repository_id, files, &file_ids).await?;
         insert_code(&mut self.tx, self.repository_id, files, &file_ids).await?;
+        insert_chunks(&mut self.tx, self.repository_id, files, &file_ids).await?;
         let metadata: Vec<(i64, &FileMetadata)> = files
             .iter()
             .zip(&file_ids)
@@ -327,7 +350,7 @@ async fn insert_code(
     let symbol_ids = allocate(tx, "symbols_id_seq", symbol_count).await?;
     let mut symbols = SymbolColumns::default();
     let mut imports: (Vec<i64>, Vec<&str>, Vec<i32>) = Default::default();
-    let mut calls: (Vec<i64>, Vec<Option<i64>>, Vec<&str>, Vec<i32>) = Default::default();
+    let mut calls = CallColumns::default();
     let mut next = 0;
     for (file, file_id) in files.iter().zip(file_ids) {
         let Some(code) = &file.code else { continue };
@@ -347,10 +370,10 @@ async fn insert_code(
             imports.2.push(import.line);
         }
         for call in &code.calls {
-            calls.0.push(*file_id);
-            calls.1.push(call.caller.map(|c| symbol_ids[base + c]));
-            calls.2.push(&call.callee);
-            calls.3.push(call.line);
+            calls.file_id.push(*file_id);
+            calls.caller_id.push(call.caller.map(|c| symbol_ids[base + c]));
+            calls.callee.push(&call.callee);
+            calls.line.push(call.line);
         }
     }
     if symbol_count > 0 {
@@ -368,20 +391,67 @@ async fn insert_code(
         .execute(&mut *tx)
         .await?;
     }
-    if !calls.0.is_empty() {
+    if !calls.file_id.is_empty() {
         sqlx::query(
             "INSERT INTO calls (repository_id, file_id, caller_symbol_id, callee_name, line)
              SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::text[], $5::int[])",
         )
         .bind(repository_id)
-        .bind(&calls.0)
-        .bind(&calls.1)
-        .bind(&calls.2)
-        .bind(&calls.3)
+        .bind(&calls.file_id)
+        .bind(&calls.caller_id)
+        .bind(&calls.callee)
+        .bind(&calls.line)
         .execute(&mut *tx)
         .await?;
     }
     Ok(())
+}
+
+/// Inserts the chunks of `files` (whose rows have ids `file_ids`).
+async fn insert_chunks(
+    tx: &mut PgConnection,
+    repository_id: RepositoryId,
+    files: &[AnalysedFile],
+    file_ids: &[i64],
+) -> Result<()> {
+    let chunks: Vec<(i64, Option<&str>, &ChunkRow)> = files
+        .iter()
+        .zip(file_ids)
+        .flat_map(|(f, id)| f.chunks.iter().map(move |c| (*id, f.row.language.as_deref(), c)))
+        .collect();
+    if chunks.is_empty() {
+        return Ok(());
+    }
+    let text = |f: fn(&ChunkRow) -> Option<&str>| chunks.iter().map(|c| f(c.2)).collect::<Vec<_>>();
+    let int = |f: fn(&ChunkRow) -> i32| chunks.iter().map(|c| f(c.2)).collect::<Vec<_>>();
+    sqlx::query(
+        "INSERT INTO chunks (repository_id, file_id, language, content_hash, symbol_path, start_line, end_line,
+                             context_header, text, token_count)
+         SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
+                                  $8::text[], $9::text[], $10::int[])",
+    )
+    .bind(repository_id)
+    .bind(chunks.iter().map(|c| c.0).collect::<Vec<_>>())
+    .bind(chunks.iter().map(|c| c.1).collect::<Vec<_>>())
+    .bind(text(|c| Some(c.content_hash.as_str())))
+    .bind(text(|c| c.symbol_path.as_deref()))
+    .bind(int(|c| c.start_line))
+    .bind(int(|c| c.end_line))
+    .bind(text(|c| Some(c.context_header.as_str())))
+    .bind(text(|c| Some(c.text.as_str())))
+    .bind(int(|c| c.token_count))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Call rows as column arrays for one `UNNEST` insert.
+#[derive(Default)]
+struct CallColumns<'a> {
+    file_id: Vec<i64>,
+    caller_id: Vec<Option<i64>>,
+    callee: Vec<&'a str>,
+    line: Vec<i32>,
 }
 
 /// Symbol rows as column arrays for one `UNNEST` insert.

@@ -18,10 +18,12 @@ mod search;
 pub use error::{Error, Result};
 pub use files::{BlobRow, FileKind, FileRow, FileSummary};
 pub use ids::{CommitSha, RepositoryId, RunId};
-pub use index_writer::{AnalysedFile, CallRow, CodeRows, ImportRow, IndexWriter, OverviewCounts, SymbolRow};
+pub use index_writer::{
+    AnalysedFile, CallRow, ChunkRow, CodeRows, ImportRow, IndexWriter, OverviewCounts, SymbolRow,
+};
 pub use metadata::{
-    DependencySummary, FileMetadata, KubernetesObjectSummary, LicenseSummary, ManifestRow, ManifestSummary,
-    ProjectFileSummary, ReadmeRow, ReadmeSummary, RepositoryOverview,
+    DependencySummary, FileMetadata, KubernetesObjectRow, KubernetesObjectSummary, LicenseSummary,
+    ManifestRow, ManifestSummary, ProjectFileSummary, ReadmeRow, ReadmeSummary, RepositoryOverview,
 };
 pub use metrics::{ComplexityDistribution, Hotspot, MINUTES_PER_LINE, RepositoryMetrics, TechnicalDebt};
 pub use repositories::{NewRepository, RefKind, RepositoryRecord};

@@ -18,8 +18,8 @@ pub struct FileMetadata {
     pub manifest: Option<ManifestRow>,
     /// The project-file kind (`ci`, `dockerfile`, …) and its details as JSON.
     pub project_file: Option<(&'static str, serde_json::Value)>,
-    /// Kubernetes objects: (apiVersion, kind, name).
-    pub kubernetes_objects: Vec<(String, String, Option<String>)>,
+    /// Kubernetes objects declared in the file.
+    pub kubernetes_objects: Vec<KubernetesObjectRow>,
 }
 
 impl FileMetadata {
@@ -32,6 +32,9 @@ impl FileMetadata {
             && self.kubernetes_objects.is_empty()
     }
 }
+
+/// A Kubernetes object: (apiVersion, kind, metadata.name).
+pub type KubernetesObjectRow = (String, String, Option<String>);
 
 /// A README's summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,28 +260,32 @@ pub(crate) async fn insert_metadata(
             .await?;
         }
         if let Some((spdx_id, confidence)) = &metadata.license {
-            sqlx::query("INSERT INTO licenses (file_id, repository_id, spdx_id, confidence) VALUES ($1, $2, $3, $4)")
-                .bind(file_id)
-                .bind(repository_id)
-                .bind(spdx_id)
-                .bind(confidence)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO licenses (file_id, repository_id, spdx_id, confidence) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(file_id)
+            .bind(repository_id)
+            .bind(spdx_id)
+            .bind(confidence)
+            .execute(&mut *tx)
+            .await?;
         }
         if let Some(manifest) = &metadata.manifest {
             insert_manifest(tx, repository_id, *file_id, manifest).await?;
         }
         if let Some((kind, detail)) = &metadata.project_file {
-            sqlx::query("INSERT INTO project_files (file_id, repository_id, kind, detail) VALUES ($1, $2, $3, $4)")
-                .bind(file_id)
-                .bind(repository_id)
-                .bind(kind)
-                .bind(detail)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO project_files (file_id, repository_id, kind, detail) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(file_id)
+            .bind(repository_id)
+            .bind(kind)
+            .bind(detail)
+            .execute(&mut *tx)
+            .await?;
         }
         if !metadata.kubernetes_objects.is_empty() {
-            let column = |f: fn(&(String, String, Option<String>)) -> Option<&str>| {
+            let column = |f: fn(&KubernetesObjectRow) -> Option<&str>| {
                 metadata.kubernetes_objects.iter().map(f).collect::<Vec<_>>()
             };
             sqlx::query(

@@ -6,6 +6,8 @@ use sqlx::PgPool;
 
 use crate::{index, request};
 
+// rows are compared as plain tuples of SQL columns, spelled out where they are used
+#[allow(clippy::type_complexity)]
 #[sqlx::test(migrator = "reposage_store::MIGRATOR")]
 async fn symbols_imports_calls_and_metrics_are_stored_and_linked(pool: PgPool) {
     let store = Store::from_pool(pool);
@@ -165,4 +167,55 @@ async fn ten_thousand_nested_blocks_are_analysed_on_the_analysis_thread(pool: Pg
     fixture.commit("main", "deep", &[("deep.rs", Entry::text(&nested))]);
     let summary = index(&store, request(&fixture, "nesting")).await;
     assert_eq!(summary.stats.symbols, 1);
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn files_are_chunked_along_symbols_with_stable_content_hashes(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let fixture = GitFixture::new();
+    let body = |name: &str| {
+        let statements: String = (0..15)
+            .map(|i| format!("    let v{i} = {name}_step({i});\n"))
+            .collect();
+        format!("/// {name} does work.\npub fn {name}() {{\n{statements}}}\n")
+    };
+    let source = format!("{}\n{}", body("first"), body("second"));
+    fixture.commit(
+        "main",
+        "A",
+        &[
+            ("src/work.rs", Entry::text(&source)),
+            ("README.md", Entry::text("# Work\n\nIt works.\n")),
+        ],
+    );
+    let first = index(&store, request(&fixture, "chunks")).await;
+    let chunks = || async {
+        sqlx::query_as::<_, (String, Option<String>, i32, i32, String, String)>(
+            "SELECT f.path, c.symbol_path, c.start_line, c.end_line, c.content_hash, c.context_header
+             FROM chunks c JOIN files f ON f.id = c.file_id ORDER BY f.path, c.start_line",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+    };
+    let before = chunks().await;
+    let work: Vec<_> = before.iter().filter(|c| c.0 == "src/work.rs").collect();
+    assert_eq!(work.len(), 2, "one chunk per function: {before:?}");
+    assert_eq!(
+        (work[0].1.as_deref(), work[0].2, work[0].3),
+        (Some("first"), 1, 18)
+    );
+    assert_eq!(
+        (work[1].1.as_deref(), work[1].2, work[1].3),
+        (Some("second"), 20, 37)
+    );
+    assert_eq!(work[0].5, "src/work.rs · first");
+    assert!(before.iter().any(|c| c.0 == "README.md" && c.1.is_none()));
+    assert_eq!(first.stats.chunks, before.len() as u64);
+
+    // re-indexing an unchanged tree keeps every chunk and its hash
+    let again = index(&store, request(&fixture, "chunks")).await;
+    assert_eq!(again.stats.changed_files, 0);
+    let after = chunks().await;
+    assert_eq!(before, after);
 }

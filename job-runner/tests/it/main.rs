@@ -40,6 +40,7 @@ pub fn request(fixture: &GitFixture, name: &str) -> IndexRequest {
         max_file_bytes: 1024 * 1024,
         max_files: 100_000,
         parse_timeout: std::time::Duration::from_secs(10),
+        chunk_budget: reposage_analysis::chunk::ChunkBudget::default(),
         work_dir: std::env::temp_dir(),
     }
 }

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-pub use spec::{supports, SymbolKind};
+pub use spec::{SymbolKind, supports};
 
 /// A definition found in a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -137,6 +137,21 @@ pub enum ParseFailure {
 /// after `deadline`.
 pub fn analyze(language: &str, text: &str, deadline: Duration) -> Result<FileAnalysis, ParseFailure> {
     let spec = spec::for_language(language).ok_or_else(|| ParseFailure::Unsupported(language.to_string()))?;
+    let tree = parse_with(spec, text, deadline)?;
+    Ok(walk::analyze_tree(spec, &tree, text))
+}
+
+/// Only parses `text` (no analysis): the baseline that analysis throughput is measured against.
+pub fn parse(language: &str, text: &str, deadline: Duration) -> Result<tree_sitter::Tree, ParseFailure> {
+    let spec = spec::for_language(language).ok_or_else(|| ParseFailure::Unsupported(language.to_string()))?;
+    parse_with(spec, text, deadline)
+}
+
+fn parse_with(
+    spec: &spec::LangSpec,
+    text: &str,
+    deadline: Duration,
+) -> Result<tree_sitter::Tree, ParseFailure> {
     let mut parser = tree_sitter::Parser::new();
     parser
         .set_language(&(spec.grammar)())
@@ -150,12 +165,11 @@ pub fn analyze(language: &str, text: &str, deadline: Duration) -> Result<FileAna
         }
     };
     let bytes = text.as_bytes();
-    let tree = parser
+    parser
         .parse_with_options(
             &mut |offset, _| bytes.get(offset..).unwrap_or_default(),
             None,
             Some(tree_sitter::ParseOptions::new().progress_callback(&mut on_progress)),
         )
-        .ok_or(ParseFailure::Timeout(deadline))?;
-    Ok(walk::analyze_tree(spec, &tree, text))
+        .ok_or(ParseFailure::Timeout(deadline))
 }

@@ -150,7 +150,13 @@ static RUST: LangSpec = LangSpec {
     ],
     boolean_binaries: BINARY,
     boolean_operators: C_FAMILY_BOOLEAN,
-    nesting: &["if_expression", "while_expression", "for_expression", "loop_expression", "match_expression"],
+    nesting: &[
+        "if_expression",
+        "while_expression",
+        "for_expression",
+        "loop_expression",
+        "match_expression",
+    ],
     imports: &["use_declaration", "extern_crate_declaration"],
     calls: &[("call_expression", "function"), ("macro_invocation", "macro")],
     import_calls: &[],
@@ -180,7 +186,14 @@ static PYTHON: LangSpec = LangSpec {
     ],
     boolean_binaries: &["boolean_operator"],
     boolean_operators: &["and", "or"],
-    nesting: &["if_statement", "for_statement", "while_statement", "try_statement", "with_statement", "match_statement"],
+    nesting: &[
+        "if_statement",
+        "for_statement",
+        "while_statement",
+        "try_statement",
+        "with_statement",
+        "match_statement",
+    ],
     imports: &["import_statement", "import_from_statement"],
     calls: &[("call", "function")],
     import_calls: &[],
@@ -321,7 +334,10 @@ static JAVA: LangSpec = LangSpec {
         "try_statement",
     ],
     imports: &["import_declaration"],
-    calls: &[("method_invocation", "name"), ("object_creation_expression", "type")],
+    calls: &[
+        ("method_invocation", "name"),
+        ("object_creation_expression", "type"),
+    ],
     import_calls: &[],
     comments: &["line_comment", "block_comment"],
     attributes: &[],
@@ -338,7 +354,13 @@ const C_DECISIONS: &[&str] = &[
     "case_statement",
     "conditional_expression",
 ];
-const C_NESTING: &[&str] = &["if_statement", "for_statement", "while_statement", "do_statement", "switch_statement"];
+const C_NESTING: &[&str] = &[
+    "if_statement",
+    "for_statement",
+    "while_statement",
+    "do_statement",
+    "switch_statement",
+];
 
 static C: LangSpec = LangSpec {
     grammar: || tree_sitter_c::LANGUAGE.into(),
@@ -446,7 +468,10 @@ static CSHARP: LangSpec = LangSpec {
         "try_statement",
     ],
     imports: &["using_directive"],
-    calls: &[("invocation_expression", "function"), ("object_creation_expression", "type")],
+    calls: &[
+        ("invocation_expression", "function"),
+        ("object_creation_expression", "type"),
+    ],
     import_calls: &[],
     comments: &["comment"],
     attributes: &["attribute_list"],
@@ -564,9 +589,20 @@ static KOTLIN: LangSpec = LangSpec {
         "when_entry",
         "catch_block",
     ],
-    boolean_binaries: &["conjunction_expression", "disjunction_expression", "binary_expression"],
+    boolean_binaries: &[
+        "conjunction_expression",
+        "disjunction_expression",
+        "binary_expression",
+    ],
     boolean_operators: &["&&", "||"],
-    nesting: &["if_expression", "for_statement", "while_statement", "do_while_statement", "when_expression", "try_expression"],
+    nesting: &[
+        "if_expression",
+        "for_statement",
+        "while_statement",
+        "do_while_statement",
+        "when_expression",
+        "try_expression",
+    ],
     imports: &["import"],
     calls: &[("call_expression", "")],
     import_calls: &[],
@@ -591,7 +627,13 @@ static BASH: LangSpec = LangSpec {
     ],
     boolean_binaries: &["list", "binary_expression"],
     boolean_operators: &["&&", "||"],
-    nesting: &["if_statement", "for_statement", "c_style_for_statement", "while_statement", "case_statement"],
+    nesting: &[
+        "if_statement",
+        "for_statement",
+        "c_style_for_statement",
+        "while_statement",
+        "case_statement",
+    ],
     // `source x` / `. x` are commands: see walk::import_target
     imports: &[],
     calls: &[("command", "name")],

@@ -40,7 +40,9 @@ impl KindTables {
             call_field: vec![""; count],
         };
         for id in 0..count {
-            let Some(kind) = language.node_kind_for_id(id as u16) else { continue };
+            let Some(kind) = language.node_kind_for_id(id as u16) else {
+                continue;
+            };
             let named = language.node_kind_is_named(id as u16);
             let mut flags = 0;
             if named {
@@ -54,7 +56,11 @@ impl KindTables {
                 }
                 let has = |list: &[&str]| list.contains(&kind);
                 flags |= if has(spec.decisions) { DECISION } else { 0 }
-                    | if has(spec.boolean_binaries) { BOOLEAN_BINARY } else { 0 }
+                    | if has(spec.boolean_binaries) {
+                        BOOLEAN_BINARY
+                    } else {
+                        0
+                    }
                     | if has(spec.nesting) { NESTING } else { 0 }
                     | if has(spec.imports) { IMPORT } else { 0 }
                     | if has(spec.comments) { COMMENT } else { 0 }
@@ -68,7 +74,9 @@ impl KindTables {
     }
 
     fn has(&self, node: Node<'_>, flag: u16) -> bool {
-        self.flags.get(node.kind_id() as usize).is_some_and(|f| f & flag != 0)
+        self.flags
+            .get(node.kind_id() as usize)
+            .is_some_and(|f| f & flag != 0)
     }
 }
 
@@ -160,8 +168,12 @@ impl<'a> Collector<'a> {
         if node.child_count() == 0 {
             if !node.is_missing() {
                 self.tokens += 1;
-                let token = if node.is_named() { self.text(node) } else { node.kind() };
-                self.distinct.insert((node.is_named(), &token[..token.len().min(64)]));
+                let token = if node.is_named() {
+                    self.text(node)
+                } else {
+                    node.kind()
+                };
+                self.distinct.insert((node.is_named(), prefix(token, 64)));
             }
             return;
         }
@@ -229,8 +241,12 @@ impl<'a> Collector<'a> {
     }
 
     fn enter_definition(&mut self, node: Node<'a>) {
-        let Some(kind) = self.definition_kind(node) else { return };
-        let Some(written) = self.definition_name(node) else { return };
+        let Some(kind) = self.definition_kind(node) else {
+            return;
+        };
+        let Some(written) = self.definition_name(node) else {
+            return;
+        };
         // C++ `int Client::count()`: the name is `count`, the path as written qualifies it
         let name = written.rsplit("::").next().unwrap_or(&written).to_string();
         let parent = self.containers.last().copied();
@@ -265,7 +281,11 @@ impl<'a> Collector<'a> {
         if kind == SymbolKind::Module && node.child_by_field_name("body").is_none() {
             // `namespace App\Http;` (PHP) and `namespace Demo;` (C#) hold the rest of the file: the
             // container stays open, replacing an earlier file-level namespace
-            if self.containers.last().is_some_and(|c| self.file_namespaces.contains(c)) {
+            if self
+                .containers
+                .last()
+                .is_some_and(|c| self.file_namespaces.contains(c))
+            {
                 self.containers.pop();
             }
             self.file_namespaces.push(index);
@@ -314,7 +334,8 @@ impl<'a> Collector<'a> {
 
     fn has_token(&self, node: Node<'_>, token: &str) -> bool {
         let mut cursor = node.walk();
-        node.children(&mut cursor).any(|c| !c.is_named() && c.kind() == token)
+        node.children(&mut cursor)
+            .any(|c| !c.is_named() && c.kind() == token)
     }
 
     fn definition_name(&self, node: Node<'_>) -> Option<String> {
@@ -360,10 +381,13 @@ impl<'a> Collector<'a> {
             "switch_label" => !self.text(node).trim_start().starts_with("default"),
             // C: `default:` is a case_statement without a value
             "case_statement" => {
-                node.child_by_field_name("value").is_some() || !self.text(node).trim_start().starts_with("default")
+                node.child_by_field_name("value").is_some()
+                    || !self.text(node).trim_start().starts_with("default")
             }
             "when_entry" => !self.text(node).trim_start().starts_with("else"),
-            "case_item" => node.child_by_field_name("value").is_none_or(|v| self.text(v).trim() != "*"),
+            "case_item" => node
+                .child_by_field_name("value")
+                .is_none_or(|v| self.text(v).trim() != "*"),
             _ => true,
         }
     }
@@ -375,7 +399,9 @@ impl<'a> Collector<'a> {
         } else {
             node.child_by_field_name(field)
         };
-        let Some(mut callee_node) = callee_node else { return };
+        let Some(mut callee_node) = callee_node else {
+            return;
+        };
         // `a.b().c` calls `c`: descend to the member/field/attribute name before reading text
         while let Some(member) = ["field", "property", "attribute", "name", "method"]
             .iter()
@@ -391,7 +417,9 @@ impl<'a> Collector<'a> {
             }
             return;
         }
-        let Some(callee) = last_identifier(written) else { return };
+        let Some(callee) = last_identifier(written) else {
+            return;
+        };
         if self.spec.import_calls.contains(&callee) {
             if let Some(target) = self.first_argument(node) {
                 self.imports.push(Import { target, line });
@@ -459,27 +487,36 @@ impl<'a> Collector<'a> {
                 Some(modifier.unwrap_or_else(|| "private".into()))
             }
             VisibilityRule::Go => Some(
-                if name.starts_with(|c: char| c.is_uppercase()) { "public" } else { "private" }.into(),
+                if name.starts_with(|c: char| c.is_uppercase()) {
+                    "public"
+                } else {
+                    "private"
+                }
+                .into(),
             ),
             VisibilityRule::Python => {
                 let dunder = name.starts_with("__") && name.ends_with("__");
-                Some(if name.starts_with('_') && !dunder { "private" } else { "public" }.into())
+                Some(
+                    if name.starts_with('_') && !dunder {
+                        "private"
+                    } else {
+                        "public"
+                    }
+                    .into(),
+                )
             }
             VisibilityRule::JavaScript => {
                 if node.parent().is_some_and(|p| p.kind() == "export_statement")
-                    || node
-                        .parent()
-                        .and_then(|p| p.parent())
-                        .is_some_and(|g| g.kind() == "export_statement" && node.kind() == "variable_declarator")
+                    || node.parent().and_then(|p| p.parent()).is_some_and(|g| {
+                        g.kind() == "export_statement" && node.kind() == "variable_declarator"
+                    })
                 {
                     return Some("export".into());
                 }
                 let mut cursor = node.walk();
-                let accessibility = node
-                    .children(&mut cursor)
+                node.children(&mut cursor)
                     .find(|c| c.kind() == "accessibility_modifier")
-                    .map(|c| self.text(c).to_string());
-                accessibility
+                    .map(|c| self.text(c).to_string())
             }
             VisibilityRule::Modifiers => self.modifier_visibility(node),
             VisibilityRule::None => None,
@@ -586,11 +623,16 @@ impl<'a> Collector<'a> {
     }
 
     fn finish(self, has_syntax_errors: bool, text: &str) -> FileAnalysis {
-        let functions: Vec<&FunctionMetrics> = self.symbols.iter().filter_map(|s| s.metrics.as_ref()).collect();
+        let functions: Vec<&FunctionMetrics> =
+            self.symbols.iter().filter_map(|s| s.metrics.as_ref()).collect();
         let complexity = self.scopes[0].complexity;
         let max_complexity = functions.iter().map(|m| m.complexity).max().unwrap_or(0);
         let vocabulary = self.distinct.len() as f64;
-        let halstead_volume = if vocabulary >= 2.0 { self.tokens as f64 * vocabulary.log2() } else { 0.0 };
+        let halstead_volume = if vocabulary >= 2.0 {
+            self.tokens as f64 * vocabulary.log2()
+        } else {
+            0.0
+        };
         let lines_of_code = text.lines().filter(|l| !l.trim().is_empty()).count() as f64;
         FileAnalysis {
             metrics: FileMetrics {
@@ -629,8 +671,19 @@ fn last_identifier(text: &str) -> Option<&str> {
     (!last.is_empty() && last.len() <= 100 && !last.starts_with(|c: char| c.is_ascii_digit())).then_some(last)
 }
 
+/// At most `max` bytes of `text`, cut on a character boundary.
+fn prefix(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 fn clean_target(text: &str) -> String {
-    let text = text.trim().trim_matches(|c| matches!(c, '"' | '\'' | '<' | '>' | '`' | ';'));
+    let text = text
+        .trim()
+        .trim_matches(|c| matches!(c, '"' | '\'' | '<' | '>' | '`' | ';'));
     collapse(text, MAX_TARGET)
 }
 
@@ -662,7 +715,11 @@ fn strip_comment_markers(text: &str) -> String {
                 .iter()
                 .find_map(|marker| line.strip_prefix(marker))
                 .unwrap_or(line);
-            stripped.strip_prefix(' ').unwrap_or(stripped).trim_end().to_string()
+            stripped
+                .strip_prefix(' ')
+                .unwrap_or(stripped)
+                .trim_end()
+                .to_string()
         })
         .collect();
     lines.join("\n").trim().to_string()
@@ -693,7 +750,10 @@ mod tests {
 
     #[test]
     fn comment_markers_are_stripped() {
-        assert_eq!(strip_comment_markers("/// Sends.\n/// Retries."), "Sends.\nRetries.");
+        assert_eq!(
+            strip_comment_markers("/// Sends.\n/// Retries."),
+            "Sends.\nRetries."
+        );
         assert_eq!(strip_comment_markers("/**\n * Adds.\n */"), "Adds.");
         assert_eq!(strip_comment_markers("# helper"), "helper");
     }

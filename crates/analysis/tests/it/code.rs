@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use reposage_analysis::code::{analyze, FileAnalysis, ParseFailure, SymbolKind};
+use reposage_analysis::code::{FileAnalysis, ParseFailure, SymbolKind, analyze};
 
 const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -16,7 +16,13 @@ fn symbols(analysis: &FileAnalysis) -> Vec<(SymbolKind, &str, u32)> {
     analysis
         .symbols
         .iter()
-        .map(|s| (s.kind, s.qualified_name.as_str(), s.metrics.map_or(0, |m| m.complexity)))
+        .map(|s| {
+            (
+                s.kind,
+                s.qualified_name.as_str(),
+                s.metrics.map_or(0, |m| m.complexity),
+            )
+        })
         .collect()
 }
 
@@ -54,8 +60,15 @@ fn rust_symbols_complexity_docs_visibility_imports_and_calls() {
         ]
     );
     let send = &a.symbols[0];
-    assert_eq!(send.signature, "pub fn backoff_send(client: &Client, tries: u32) -> Result<(), Error>");
-    assert_eq!(send.doc.as_deref(), Some("Retries with backoff."), "across the #[inline] attribute");
+    assert_eq!(
+        send.signature,
+        "pub fn backoff_send(client: &Client, tries: u32) -> Result<(), Error>"
+    );
+    assert_eq!(
+        send.doc.as_deref(),
+        Some("Retries with backoff."),
+        "across the #[inline] attribute"
+    );
     assert_eq!(send.visibility.as_deref(), Some("pub"));
     assert_eq!((send.start_line, send.end_line), (7, 20));
     let metrics = send.metrics.unwrap();
@@ -64,10 +77,23 @@ fn rust_symbols_complexity_docs_visibility_imports_and_calls() {
     assert_eq!(a.symbols[4].visibility.as_deref(), Some("private"));
     assert_eq!(a.symbols[3].doc.as_deref(), Some("Runs it."));
     assert_eq!(a.symbols[3].parent, Some(2));
-    assert_eq!(imports(&a), ["std::collections::HashMap", "crate::net::{Client, Request}"]);
-    assert_eq!(calls_from(&a, "backoff_send"), ["is_ok", "send", "Ok", "compute", "println", "Ok"]);
+    assert_eq!(
+        imports(&a),
+        ["std::collections::HashMap", "crate::net::{Client, Request}"]
+    );
+    assert_eq!(
+        calls_from(&a, "backoff_send"),
+        ["is_ok", "send", "Ok", "compute", "println", "Ok"]
+    );
     assert_eq!(calls_from(&a, "run"), ["helper"]);
-    assert_eq!((a.metrics.functions, a.metrics.complexity, a.metrics.max_complexity), (4, 10, 7));
+    assert_eq!(
+        (
+            a.metrics.functions,
+            a.metrics.complexity,
+            a.metrics.max_complexity
+        ),
+        (4, 10, 7)
+    );
     assert!(!a.has_syntax_errors);
 }
 
@@ -117,8 +143,14 @@ fn typescript_exports_classes_arrow_functions_and_types() {
 
 #[test]
 fn the_same_tables_serve_javascript_and_tsx() {
-    let js = run("JavaScript", "export function f(a) { return a || 1; }\nclass C { m() {} }\n");
-    assert_eq!(symbols(&js), [(Function, "f", 2), (Class, "C", 0), (Method, "C.m", 1)]);
+    let js = run(
+        "JavaScript",
+        "export function f(a) { return a || 1; }\nclass C { m() {} }\n",
+    );
+    assert_eq!(
+        symbols(&js),
+        [(Function, "f", 2), (Class, "C", 0), (Method, "C.m", 1)]
+    );
     let tsx = run("TSX", "export const App = () => <div>{ok ? 1 : 2}</div>;\n");
     assert_eq!(symbols(&tsx), [(Function, "App", 2)]);
 }
@@ -308,7 +340,10 @@ fn ten_thousand_nested_ifs_count_every_branch() {
 fn a_parse_past_its_deadline_fails_the_file_not_the_run() {
     let huge = "fn f() { let x = 1 + 2 * 3; }\n".repeat(200_000);
     let result = analyze("Rust", &huge, Duration::from_nanos(1));
-    assert_eq!(result.unwrap_err(), ParseFailure::Timeout(Duration::from_nanos(1)));
+    assert_eq!(
+        result.unwrap_err(),
+        ParseFailure::Timeout(Duration::from_nanos(1))
+    );
 }
 
 #[test]
@@ -324,4 +359,12 @@ fn unknown_languages_are_reported() {
         analyze("COBOL", "IDENTIFICATION DIVISION.", DEADLINE).unwrap_err(),
         ParseFailure::Unsupported("COBOL".into())
     );
+}
+
+#[test]
+fn regression_long_non_ascii_tokens_are_cut_on_a_character_boundary() {
+    // a 64-byte cut inside a multi-byte character used to panic (found on the cargo registry corpus)
+    let source = format!("fn f() {{ let s = \"{}\"; }}", "é".repeat(100));
+    let a = run("Rust", &source);
+    assert_eq!(symbols(&a), [(Function, "f", 1)]);
 }
