@@ -295,26 +295,46 @@ pub fn detect_license(text: &str) -> Option<LicenseMatch> {
         });
     }
     let normalised = normalise(text);
-    let mut best = detect_gnu(&normalised);
+    let mut candidates: Vec<(LicenseMatch, usize)> = detect_gnu(&normalised).into_iter().collect();
     for rule in RULES {
-        if let Some(confidence) = score(rule, &normalised)
-            && best.is_none_or(|b| confidence > b.confidence)
-        {
-            best = Some(LicenseMatch {
+        if let Some((confidence, at)) = score(rule, &normalised) {
+            let found = LicenseMatch {
                 spdx_id: rule.id,
                 confidence,
-            });
+            };
+            candidates.push((found, at));
         }
     }
-    best.or_else(|| short_name(text))
+    // A file may carry several texts (the project's license, then a vendored file's): among the
+    // candidates close to the best confidence, the one that comes first is the project's.
+    let best = candidates
+        .iter()
+        .map(|(m, _)| m.confidence)
+        .fold(0.0_f32, f32::max);
+    candidates
+        .into_iter()
+        .filter(|(m, _)| m.confidence >= best - CONFIDENCE_MARGIN)
+        .min_by_key(|(_, at)| *at)
+        .map(|(m, _)| m)
+        .or_else(|| short_name(text))
 }
 
-/// 0.6 for an anchor, plus up to 0.4 for the supporting phrases found; `None` without an anchor
-/// or with a forbidden phrase.
-fn score(rule: &Rule, normalised: &str) -> Option<f32> {
-    let has = |phrase: &str| contains_phrase(normalised, phrase);
-    let anchored = rule.anchors.iter().any(|set| set.iter().all(|p| has(p)));
-    if !anchored || rule.forbidden.iter().any(|p| has(p)) {
+/// How far below the best confidence an earlier license text still wins.
+const CONFIDENCE_MARGIN: f32 = 0.2;
+
+/// 0.6 for an anchor, plus up to 0.4 for the supporting phrases found, and where the earliest
+/// anchor starts; `None` without an anchor or with a forbidden phrase.
+fn score(rule: &Rule, normalised: &str) -> Option<(f32, usize)> {
+    let has = |phrase: &str| find_phrase(normalised, phrase).is_some();
+    let at = rule
+        .anchors
+        .iter()
+        .filter_map(|set| {
+            let positions: Option<Vec<usize>> = set.iter().map(|p| find_phrase(normalised, p)).collect();
+            positions.and_then(|p| p.into_iter().min())
+        })
+        .min()?;
+    if rule.forbidden.iter().any(|p| has(p)) {
         return None;
     }
     let found = rule.supporting.iter().filter(|p| has(p)).count();
@@ -323,37 +343,41 @@ fn score(rule: &Rule, normalised: &str) -> Option<f32> {
     } else {
         found as f32 / rule.supporting.len() as f32
     };
-    Some(0.6 + 0.4 * support)
+    Some((0.6 + 0.4 * support, at))
 }
 
-/// `phrase` as whole words of `normalised` (which is padded with spaces).
-fn contains_phrase(normalised: &str, phrase: &str) -> bool {
-    normalised.contains(&format!(" {phrase} "))
+/// Where `phrase` occurs as whole words of `normalised` (which is padded with spaces).
+fn find_phrase(normalised: &str, phrase: &str) -> Option<usize> {
+    normalised.find(&format!(" {phrase} "))
 }
 
-/// A GNU license by its full-text title (confidence 0.95) or its standard notice (0.9); the
-/// earliest one in the text wins.
-fn detect_gnu(normalised: &str) -> Option<LicenseMatch> {
+/// A GNU license by its full-text title (confidence 0.95) or its standard notice (0.9), and where
+/// it starts; the earliest one in the text wins.
+fn detect_gnu(normalised: &str) -> Option<(LicenseMatch, usize)> {
     let titled = GNU
         .iter()
         .filter_map(|gnu| normalised.find(&format!(" {} ", gnu.title)).map(|at| (at, gnu)))
         .min_by_key(|(at, _)| *at);
-    if let Some((_, gnu)) = titled {
+    if let Some((at, gnu)) = titled {
         let before_appendix = normalised
             .find(GNU_APPENDIX)
             .map_or(normalised, |at| &normalised[..at]);
         let or_later = before_appendix.contains(OR_LATER);
-        return Some(LicenseMatch {
+        let found = LicenseMatch {
             spdx_id: if or_later { gnu.or_later } else { gnu.only },
             confidence: 0.95,
-        });
+        };
+        return Some((found, at));
     }
     GNU.iter()
         .filter_map(|gnu| notice(normalised, gnu).map(|(at, or_later)| (at, or_later, gnu)))
         .min_by_key(|(at, _, _)| *at)
-        .map(|(_, or_later, gnu)| LicenseMatch {
-            spdx_id: if or_later { gnu.or_later } else { gnu.only },
-            confidence: 0.9,
+        .map(|(at, or_later, gnu)| {
+            let found = LicenseMatch {
+                spdx_id: if or_later { gnu.or_later } else { gnu.only },
+                confidence: 0.9,
+            };
+            (found, at)
         })
 }
 
@@ -971,6 +995,16 @@ mod tests {
         );
         assert_ne!(two_clause, BSD_3);
         assert_eq!(id(&two_clause), Some("BSD-2-Clause"));
+    }
+
+    #[test]
+    fn the_first_of_several_license_texts_is_the_projects() {
+        let text = format!(
+            "BSD 3-Clause License\n\n{BSD_3}\n-----\n\nsrc/simd.rs is licensed under the MIT license:\n\n{MIT}"
+        );
+        assert_eq!(id(&text), Some("BSD-3-Clause"));
+        let text = format!("{MIT}\n-----\n{BSD_3}");
+        assert_eq!(id(&text), Some("MIT"));
     }
 
     #[test]

@@ -73,4 +73,148 @@ mod tests {
             assert!(!is_metadata_path(path), "{path}");
         }
     }
+
+    /// Pieces of syntax of every format, multibyte characters and control characters.
+    const PIECES: &[&str] = &[
+        "[",
+        "]",
+        "{",
+        "}",
+        "(",
+        ")",
+        "\"",
+        "'",
+        "`",
+        "#",
+        "*",
+        "_",
+        "<",
+        ">",
+        "/",
+        "\\",
+        ":",
+        "=",
+        ",",
+        ";",
+        "|",
+        "-",
+        "!",
+        "&",
+        "\n",
+        "\r\n",
+        " ",
+        "\t",
+        "é",
+        "€",
+        "𝄞",
+        "\u{feff}",
+        "\u{1}",
+        "a",
+        "1",
+        ".",
+        "@",
+        "~",
+        "+",
+        "^",
+        "$",
+        "---",
+        "```",
+        "..",
+        "::",
+        "<h1>",
+        "</h1>",
+        "dependencies {",
+        "implementation ",
+        "'g:a:1'",
+        "gem ",
+        "group :test do",
+        "end",
+        "require (",
+        "[package]",
+        "[dependencies]",
+        "[[bin]]",
+        "name",
+        "version",
+        "apiVersion: v1\n",
+        "kind: Pod\n",
+        "&#",
+        "&#x1F600;",
+        "&amp;",
+        "<!--",
+        "-->",
+        "<project>",
+        "</project>",
+        "<dependency>",
+        "<![CDATA[",
+        "]]>",
+        "= ",
+        "== ",
+        ".. ",
+        "|===",
+        "----",
+        "SPDX-License-Identifier: ",
+        "Copyright (c)",
+        "version 3 of the license",
+        "gnu general public license as published by the free software foundation",
+        "#egg=",
+        "-e ",
+        "${x}",
+        "{{ .Values }}",
+        "![x](y)",
+        "[t](u)",
+    ];
+
+    /// A deterministic pseudo-random input of up to `max` pieces (xorshift).
+    fn arbitrary_input(state: &mut u64, max: usize) -> String {
+        let mut next = || {
+            *state ^= *state << 13;
+            *state ^= *state >> 7;
+            *state ^= *state << 17;
+            *state
+        };
+        let len = (next() % max as u64) as usize;
+        (0..len)
+            .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+            .collect()
+    }
+
+    #[test]
+    fn arbitrary_input_never_panics_in_any_extractor() {
+        let manifests = [
+            "Cargo.toml",
+            "package.json",
+            "pyproject.toml",
+            "requirements-dev.txt",
+            "setup.cfg",
+            "go.mod",
+            "pom.xml",
+            "build.gradle",
+            "settings.gradle.kts",
+            "Gemfile",
+            "x.gemspec",
+            "composer.json",
+            "X.csproj",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..400 {
+            let text = arbitrary_input(&mut state, 200);
+            for path in manifests {
+                let _ = parse_manifest(path, &text);
+            }
+            for path in ["README.md", "README.rst", "README.adoc"] {
+                let info = parse_readme(path, &text);
+                assert!(
+                    info.summary
+                        .is_none_or(|s| s.chars().count() <= MAX_SUMMARY_CHARS)
+                );
+            }
+            if let Some(found) = detect_license(&text) {
+                assert!((0.6..=1.0).contains(&found.confidence), "{found:?}");
+            }
+            let _ = spdx_from_manifest(&text);
+            let _ = kubernetes_objects(&text);
+            let _ = classify_project_file(&text);
+            let _ = is_metadata_path(&text);
+        }
+    }
 }

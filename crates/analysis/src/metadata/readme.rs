@@ -131,8 +131,8 @@ fn count_words(text: &str) -> usize {
         .count()
 }
 
-/// A paragraph being read, line by line: a line with no words outside links and images (a row of
-/// badges, `[Docs](…) | [Chat](…)`) is noise and is dropped.
+/// A paragraph being read, line by line: until its prose starts, a line with no words outside
+/// links and images (a row of badges, `[Docs](…) | [Chat](…)`) is noise and is dropped.
 #[derive(Default)]
 struct ProseLines {
     kept: String,
@@ -154,7 +154,9 @@ impl ProseLines {
 
     fn end_line(&mut self) {
         let words = count_words(&self.line_outside);
-        if words > 0 {
+        // Once prose has started, a wrapped line that is only a link ("…using\n[Rustls](…).")
+        // belongs to it.
+        if words > 0 || (self.words_outside > 0 && count_words(&self.line) > 0) {
             self.words_outside += words;
             self.kept.push_str(&self.line);
             self.kept.push(' ');
@@ -533,7 +535,9 @@ impl<'a> PlainParagraph<'a> {
             if kept.len() + line.len() > MAX_PARAGRAPH_BYTES {
                 break;
             }
-            if count_words(&strip(line).outside) > 0 {
+            let inline = strip(line);
+            let started = !kept.is_empty();
+            if count_words(&inline.outside) > 0 || (started && count_words(&inline.text) > 0) {
                 kept.push_str(line);
                 kept.push(' ');
             }
@@ -781,6 +785,17 @@ Setext section
         let info = parse_readme("README.md", html);
         assert_eq!(info.title.as_deref(), Some("Tiny & Fast"));
         assert_eq!(info.summary.as_deref(), Some("A tiny and fast web server."));
+    }
+
+    #[test]
+    fn a_link_wrapped_onto_its_own_line_stays_in_the_summary() {
+        let text = "# tokio-rustls\n\n[![crates](https://img.shields.io/x.svg)](https://crates.io/x)\n\
+                    Asynchronous TLS/SSL streams for Tokio using\n[Rustls](https://github.com/rustls/rustls).\n";
+        let info = parse_readme("README.md", text);
+        assert_eq!(
+            info.summary.as_deref(),
+            Some("Asynchronous TLS/SSL streams for Tokio using Rustls.")
+        );
     }
 
     #[test]

@@ -126,8 +126,10 @@ impl<'a> Blocks<'a> {
 fn block_name(before: &str) -> &str {
     let before = before.trim_end();
     let start = before
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '.'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     &before[start..]
 }
 
@@ -502,6 +504,14 @@ dependencies {
         let m = parse_manifest("settings.gradle.kts", kotlin).unwrap().unwrap();
         assert_eq!(m.name.as_deref(), Some("acme"));
         assert_eq!(m.workspace_members, vec!["app", "feature/login"]);
+    }
+
+    #[test]
+    fn non_ascii_text_before_a_brace_is_harmless() {
+        let text =
+            "é{\nprojet «dépendances» {\ndependencies {\n    implementation 'a:b:1' // ünïcode\n}\n}\n}\n";
+        let m = parse_manifest("build.gradle", text).unwrap().unwrap();
+        assert_eq!(deps(&m), vec![("a:b", Some("1"), DependencyKind::Runtime)]);
     }
 
     #[test]
