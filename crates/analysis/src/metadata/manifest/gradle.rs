@@ -372,21 +372,8 @@ fn named_argument<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Dependency, Ecosystem, parse_manifest};
+    use super::super::{Ecosystem, parse_manifest, test_support::deps};
     use super::*;
-
-    fn deps(m: &Manifest) -> Vec<(&str, Option<&str>, DependencyKind)> {
-        m.dependencies
-            .iter()
-            .map(
-                |Dependency {
-                     name,
-                     version_req,
-                     kind,
-                 }| (name.as_str(), version_req.as_deref(), *kind),
-            )
-            .collect()
-    }
 
     #[test]
     fn a_groovy_build_script_yields_dependencies_by_configuration() {

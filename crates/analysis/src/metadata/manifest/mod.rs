@@ -616,3 +616,23 @@ mod tests {
         assert_eq!(json["dependencies"][0]["version_req"], "v0.7.0");
     }
 }
+
+/// Helpers shared by the per-format tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{Dependency, DependencyKind, Manifest};
+
+    /// A manifest's dependencies as comparable tuples.
+    pub(crate) fn deps(m: &Manifest) -> Vec<(&str, Option<&str>, DependencyKind)> {
+        m.dependencies
+            .iter()
+            .map(
+                |Dependency {
+                     name,
+                     version_req,
+                     kind,
+                 }| (name.as_str(), version_req.as_deref(), *kind),
+            )
+            .collect()
+    }
+}

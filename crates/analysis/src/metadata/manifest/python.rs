@@ -386,21 +386,8 @@ fn parse_ini(text: &str) -> Vec<IniEntry<'_>> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Dependency, Ecosystem, parse_manifest};
+    use super::super::{Ecosystem, parse_manifest, test_support::deps};
     use super::*;
-
-    fn deps(m: &Manifest) -> Vec<(&str, Option<&str>, DependencyKind)> {
-        m.dependencies
-            .iter()
-            .map(
-                |Dependency {
-                     name,
-                     version_req,
-                     kind,
-                 }| (name.as_str(), version_req.as_deref(), *kind),
-            )
-            .collect()
-    }
 
     #[test]
     fn pep508_requirements_split_into_name_and_specifier() {

@@ -253,21 +253,8 @@ fn unquote(text: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Dependency, Ecosystem, parse_manifest};
+    use super::super::{Ecosystem, parse_manifest, test_support::deps};
     use super::*;
-
-    fn deps(m: &Manifest) -> Vec<(&str, Option<&str>, DependencyKind)> {
-        m.dependencies
-            .iter()
-            .map(
-                |Dependency {
-                     name,
-                     version_req,
-                     kind,
-                 }| (name.as_str(), version_req.as_deref(), *kind),
-            )
-            .collect()
-    }
 
     #[test]
     fn a_gemfile_yields_requirements_and_development_groups() {
