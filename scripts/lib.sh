@@ -31,8 +31,17 @@ postgres_bin() {
   echo "$dir"
 }
 
+# A TCP port on 127.0.0.1 that nothing listens on (pure bash: a fresh machine may lack python3).
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  local port
+  for _ in $(seq 100); do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+  done
+  die "no free TCP port found on 127.0.0.1"
 }
 
 # Runs a PostgreSQL binary as an unprivileged user (initdb refuses to run as root).
