@@ -1,0 +1,1 @@
+//! OpenAI-compatible embeddings with async-openai (being written).

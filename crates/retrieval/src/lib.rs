@@ -1,0 +1,18 @@
+//! Retrieval for RepoSage: turning chunks into vectors and queries into ranked hits.
+//!
+//! - [`embed`]: the [`Embedder`] trait and its backends — all-MiniLM-L6-v2 run in process with candle
+//!   (the default, no API key) and any OpenAI-compatible `/v1/embeddings` endpoint.
+//! - [`vector`]: the [`VectorStore`] trait and its backends — embedded (vectors kept in Postgres,
+//!   exact search in process) and Qdrant.
+//! - [`secrets`]: the rule set that redacts keys and tokens before anything is stored or embedded.
+//!
+//! Nothing here reads the environment or prints: the binaries resolve configuration and pass it in.
+
+pub mod embed;
+mod error;
+pub mod secrets;
+pub mod vector;
+
+pub use embed::{Embedder, ModelInfo};
+pub use error::{Error, Result};
+pub use vector::{VectorFilter, VectorHit, VectorPoint, VectorStore};

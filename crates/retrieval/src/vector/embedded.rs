@@ -1,0 +1,1 @@
+//! Embedded vector store: vectors in Postgres, exact search in process (being written).

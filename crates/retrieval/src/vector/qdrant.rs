@@ -1,0 +1,1 @@
+//! Qdrant vector store with qdrant-client (being written).
