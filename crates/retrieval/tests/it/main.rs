@@ -1,0 +1,3 @@
+//! The integration tests of reposage-retrieval, one binary.
+
+mod local_embedder;
