@@ -13,7 +13,8 @@ as_root() {
 # and the PostgreSQL server for the private database.
 ensure_packages() {
   local missing=()
-  for pkg in gcc make pkg-config libssl-dev postgresql; do
+  # openssh-server and git: the SSH fetch tests run a real sshd serving git-upload-pack
+  for pkg in gcc make pkg-config libssl-dev postgresql openssh-server git; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then

@@ -1,7 +1,7 @@
 //! `reposage-job-runner`: index a repository into Postgres, or search what is indexed.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use reposage_analysis::chunk::ChunkBudget;
-use reposage_analysis::{FetchOptions, RefRequest, Source, UrlPolicy};
+use reposage_analysis::{Credentials, FetchOptions, RefRequest, Source, UrlPolicy};
 use reposage_job_runner::index::{IndexRequest, IndexSummary, run_index};
 use reposage_job_runner::progress::{NoProgress, Progress, Stage};
 use reposage_store::{NewRepository, RefKind, RepositoryId, RunId, SearchQuery, Store};
@@ -116,7 +116,9 @@ struct IndexArgs {
         value_delimiter = ','
     )]
     allowed_hosts: Vec<String>,
-    /// Folder with git credentials (a mounted Secret): `username` and `password` files for https.
+    /// Folder with git credentials (a mounted Secret): `username` and `password` files for https;
+    /// `identity` (SSH private key), optional `passphrase`, and `known_hosts` (required: SSH host
+    /// keys are always verified) for ssh.
     #[arg(long, env = "REPOSAGE_CREDENTIALS_DIR")]
     credentials_dir: Option<PathBuf>,
     /// Scratch folder for fetched repositories (default: a temporary folder, removed afterwards).
@@ -227,7 +229,10 @@ async fn index(store: &Store, args: IndexArgs) -> anyhow::Result<()> {
             max_bytes: max_repository_bytes,
             timeout: Duration::from_secs(fetch_timeout_seconds),
             depth: 1,
-            credentials: read_credentials(credentials_dir.as_deref())?,
+            credentials: match credentials_dir {
+                Some(dir) => Credentials::from_dir(&dir)?,
+                None => Credentials::default(),
+            },
         },
         url_policy: UrlPolicy::with_allowed_hosts(allowed_hosts),
         include,
@@ -378,32 +383,6 @@ fn derive_name(source: &Source) -> anyhow::Result<String> {
         bail!("cannot derive a repository name from {source:?}; pass --name");
     }
     Ok(name)
-}
-
-/// https credentials from a mounted Secret: `username` and `password` files.
-fn read_credentials(
-    dir: Option<&Path>,
-) -> anyhow::Result<Option<reposage_analysis::fetch::HttpsCredentials>> {
-    let Some(dir) = dir else { return Ok(None) };
-    let read = |name: &str| -> anyhow::Result<Option<String>> {
-        let path = dir.join(name);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(text.trim_end_matches(['\n', '\r']).to_string())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-        }
-    };
-    if read("identity")?.is_some() {
-        bail!("SSH credentials (identity) are not supported by this version; use an https URL with a token");
-    }
-    match (read("username")?, read("password")?) {
-        (username, Some(password)) => Ok(Some(reposage_analysis::fetch::HttpsCredentials {
-            username: username.unwrap_or_else(|| "git".into()),
-            password,
-        })),
-        (Some(_), None) => bail!("{} has a username but no password", dir.display()),
-        (None, None) => Ok(None),
-    }
 }
 
 fn init_tracing(format: LogFormat) {

@@ -19,6 +19,12 @@ pub enum Error {
         /// The limit in seconds.
         seconds: u64,
     },
+    /// The SSH server's host key is not verified by the configured `known_hosts`.
+    #[error(transparent)]
+    HostKey(#[from] crate::known_hosts::HostKeyError),
+    /// The credentials directory is incomplete or unreadable (never carries key material).
+    #[error("credentials: {0}")]
+    Credentials(String),
     /// An include or exclude pattern is not valid gitignore syntax.
     #[error("invalid pattern {pattern:?}: {message}")]
     InvalidPattern {

@@ -9,6 +9,7 @@ pub mod classify;
 pub mod code;
 mod error;
 pub mod fetch;
+pub mod known_hosts;
 pub mod language;
 pub mod lines;
 pub mod metadata;
@@ -17,7 +18,7 @@ pub mod url_policy;
 
 pub use classify::{Classifier, SkipReason};
 pub use error::{Error, Result};
-pub use fetch::{Checkout, FetchOptions, RefRequest, Source, open_or_fetch};
+pub use fetch::{Checkout, Credentials, FetchOptions, RefRequest, Source, open_or_fetch};
 pub use language::Language;
 pub use lines::LineStats;
 pub use tree::{EntryKind, TreeEntry};
