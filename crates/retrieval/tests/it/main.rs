@@ -1,3 +1,5 @@
 //! The integration tests of reposage-retrieval, one binary.
 
 mod local_embedder;
+mod openai_embedder;
+mod qdrant;
