@@ -7,6 +7,12 @@ pub enum Error {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] reposage_store::Error),
+    /// Embedding or a vector store failed.
+    #[error(transparent)]
+    Retrieval(#[from] reposage_retrieval::Error),
+    /// The retrieval configuration is incomplete or unusable.
+    #[error("{0}")]
+    Config(String),
     /// A blocking stage panicked or was cancelled.
     #[error("pipeline worker failed: {0}")]
     Worker(String),

@@ -12,16 +12,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reposage_analysis::chunk::{ApproximateTokens, ChunkBudget, ChunkInput, chunk_file};
+use reposage_analysis::chunk::{ChunkBudget, ChunkInput, TokenCounter, chunk_file};
 use reposage_analysis::code::{self, ParseFailure};
 use reposage_analysis::{
     Checkout, Classifier, EntryKind, FetchOptions, Language, LineStats, SkipReason, Source, TreeEntry,
     UrlPolicy, open_or_fetch,
 };
+use reposage_retrieval::{Embedder, VectorStore, lexical, secrets};
 use reposage_store::{
     AnalysedFile, BLOB_GRACE, BlobRow, CallRow, ChunkRow, CodeRows, CommitSha, FileKind, FileRow,
-    FileSummary, ImportRow, NewRepository, RepositoryId, RunId, RunKind, RunOutcome, RunStats, StageStatus,
-    Store, SymbolRow,
+    FileSummary, ImportRow, IndexWriter, NewRepository, RepositoryId, RunId, RunKind, RunOutcome, RunStats,
+    StageStatus, Store, SymbolRow,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -37,6 +38,8 @@ const BATCH_BYTES: usize = 4 * 1024 * 1024;
 const BATCH_FILES: usize = 1_000;
 /// Longest symlink target recorded.
 const MAX_SYMLINK_TARGET: usize = 4096;
+/// How long an unreferenced cached embedding is kept (like blobs: longer than any run).
+const EMBEDDING_GRACE: Duration = BLOB_GRACE;
 
 /// Everything one index run needs; nothing is read from the environment.
 #[derive(Debug, Clone)]
@@ -63,8 +66,40 @@ pub struct IndexRequest {
     pub parse_timeout: Duration,
     /// Size of retrieval chunks.
     pub chunk_budget: ChunkBudget,
+    /// Counts chunk tokens (the embedding model's own tokenizer when it has one).
+    pub token_counter: SharedTokenCounter,
+    /// The embedding stage; `None` indexes for lexical search only.
+    pub embedding: Option<EmbeddingStage>,
     /// Scratch space for fetched repositories.
     pub work_dir: PathBuf,
+}
+
+/// A token counter shared with the analysis thread.
+#[derive(Clone)]
+pub struct SharedTokenCounter(pub Arc<dyn TokenCounter + Send + Sync>);
+
+impl std::fmt::Debug for SharedTokenCounter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedTokenCounter")
+    }
+}
+
+impl SharedTokenCounter {
+    /// The estimate of BERT WordPiece, for runs without a local model's tokenizer.
+    pub fn approximate() -> Self {
+        SharedTokenCounter(Arc::new(reposage_analysis::chunk::ApproximateTokens))
+    }
+}
+
+/// How chunks become vectors.
+#[derive(Debug, Clone)]
+pub struct EmbeddingStage {
+    /// The model.
+    pub embedder: Arc<dyn Embedder>,
+    /// Where vectors go (the embedded store keeps them in Postgres; Qdrant is synced after commit).
+    pub vectors: Arc<dyn VectorStore>,
+    /// Chunks per embedding call.
+    pub batch_size: usize,
 }
 
 /// What a successful run produced; `reposage-job-runner index --json` prints it.
@@ -171,6 +206,7 @@ async fn pipeline(
         max_files: request.max_files,
         parse_timeout: request.parse_timeout,
         chunk_budget: request.chunk_budget,
+        tokens: request.token_counter.clone(),
     };
     let (sender, mut receiver) = mpsc::channel::<Batch>(2);
     let walker = spawn_with_big_stack(move || {
@@ -178,7 +214,7 @@ async fn pipeline(
             &checkout,
             &classifier,
             &previous,
-            limits,
+            &limits,
             &sender,
             progress.as_ref(),
         )
@@ -212,6 +248,8 @@ async fn pipeline(
             "symbolsExtracted": code.symbols,
             "chunksCreated": code.chunks,
             "parseMs": code.parse_time.as_millis() as u64,
+            "secretsRedacted": code.secrets.values().sum::<u64>(),
+            "secretsByRule": code.secrets,
         }))
         .await?;
 
@@ -228,19 +266,50 @@ async fn pipeline(
         }))
         .await?;
 
+    let mut stats = structure.stats;
+    stats.secrets_redacted = structure.code.secrets.values().sum();
+    if let Some(embedding) = &request.embedding {
+        recorder.start(Stage::Embed).await?;
+        let embedded = embed_chunks(store, &mut writer, embedding).await?;
+        stats.chunks_embedded = embedded.embedded;
+        recorder
+            .complete(json!({
+                "backend": embedding.vectors.backend(),
+                "model": embedding.embedder.model().id,
+                "dimension": embedding.embedder.model().dimension,
+                "embedded": embedded.embedded,
+                "embedMs": embedded.time.as_millis() as u64,
+                "chunksPerSecond": embedded.per_second(),
+            }))
+            .await?;
+    }
+
     recorder.start(Stage::Persist).await?;
     let run = writer
-        .commit(&structure.removed, &resolved_ref, &commit, structure.stats)
+        .commit(&structure.removed, &resolved_ref, &commit, stats)
         .await?;
     let blobs_collected = store.delete_unreferenced_blobs(BLOB_GRACE).await?;
-    recorder
-        .complete(json!({
-            "rowsRemoved": structure.removed.len(),
-            "symbols": run.stats.symbols,
-            "chunks": run.stats.chunks,
-            "blobsCollected": blobs_collected,
-        }))
-        .await?;
+    let mut persisted = json!({
+        "rowsRemoved": structure.removed.len(),
+        "symbols": run.stats.symbols,
+        "chunks": run.stats.chunks,
+        "blobsCollected": blobs_collected,
+    });
+    if let Some(embedding) = &request.embedding {
+        let model = embedding.embedder.model();
+        persisted["vectorsSynced"] = json!(
+            reposage_retrieval::vector::sync_repository(
+                store,
+                embedding.vectors.as_ref(),
+                model,
+                request.repository.id
+            )
+            .await?
+        );
+        persisted["embeddingsCollected"] =
+            json!(store.delete_unreferenced_embeddings(EMBEDDING_GRACE).await?);
+    }
+    recorder.complete(persisted).await?;
 
     Ok(IndexSummary {
         run_id: request.run_id,
@@ -256,11 +325,12 @@ async fn pipeline(
 }
 
 /// Caps of the structure stage.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Limits {
     max_files: u64,
     parse_timeout: Duration,
     chunk_budget: ChunkBudget,
+    tokens: SharedTokenCounter,
 }
 
 /// What the structure stage found.
@@ -282,6 +352,8 @@ struct CodeCounts {
     symbols: u64,
     chunks: u64,
     parse_time: Duration,
+    /// Secrets redacted, by rule.
+    secrets: std::collections::BTreeMap<&'static str, u64>,
 }
 
 /// Rows and blob texts on their way from the analysis thread to the database.
@@ -304,7 +376,7 @@ fn analyse_tree(
     checkout: &Checkout,
     classifier: &Classifier,
     previous: &HashMap<String, FileSummary>,
-    limits: Limits,
+    limits: &Limits,
     sender: &mpsc::Sender<Batch>,
     progress: &dyn Progress,
 ) -> Result<Structure> {
@@ -472,7 +544,7 @@ fn analyse_file(
     entry: &TreeEntry,
     classifier: &Classifier,
     path_reason: Option<SkipReason>,
-    limits: Limits,
+    limits: &Limits,
     batch: &mut Batch,
     counts: &mut CodeCounts,
 ) -> Result<AnalysedFile> {
@@ -488,8 +560,13 @@ fn analyse_file(
     if let Some(reason) = classifier.by_content(bytes) {
         return Ok(skipped(row, reason));
     }
-    let text =
-        String::from_utf8_lossy(bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes)).into_owned();
+    let text = String::from_utf8_lossy(bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes));
+    // Secrets are redacted before anything is parsed, stored or embedded; lines keep their numbers.
+    let redacted = secrets::redact(&text);
+    for finding in &redacted.findings {
+        *counts.secrets.entry(finding.rule).or_default() += 1;
+    }
+    let text = redacted.text.into_owned();
     let language = Language::detect(&entry.path, text.lines().next());
     let lines = LineStats::count(&text, language);
     let parsed = language
@@ -507,12 +584,18 @@ fn analyse_file(
             symbols,
         },
         &limits.chunk_budget,
-        &ApproximateTokens,
+        limits.tokens.0.as_ref(),
     );
     counts.chunks += chunks.len() as u64;
     let chunks = chunks
         .into_iter()
         .map(|c| ChunkRow {
+            symbol_kind: c
+                .symbol_path
+                .as_deref()
+                .and_then(|path| symbols.iter().find(|s| s.qualified_name == path))
+                .map(|s| s.kind.as_str()),
+            search_tokens: lexical::tsvector(&entry.path, c.symbol_path.as_deref(), &c.text),
             content_hash: c.content_hash,
             symbol_path: c.symbol_path,
             start_line: c.start_line as i32,
@@ -672,6 +755,52 @@ fn empty_row(entry: &TreeEntry, kind: FileKind) -> FileRow {
         skip_reason: None,
         symlink_target: None,
     }
+}
+
+/// Pages of chunks read for embedding.
+const EMBED_PAGE: i64 = 512;
+
+/// What the embedding stage did.
+struct Embedded {
+    embedded: u64,
+    time: Duration,
+}
+
+impl Embedded {
+    fn per_second(&self) -> f64 {
+        match self.time.as_secs_f64() {
+            0.0 => 0.0,
+            secs => (self.embedded as f64 / secs * 10.0).round() / 10.0,
+        }
+    }
+}
+
+/// Embeds every distinct chunk of the repository (as the run will commit it) that has no cached
+/// vector of the model yet, page by page. Vectors are cached outside the run's transaction, so a
+/// failed run keeps what it embedded and its retry starts where it stopped.
+async fn embed_chunks(store: &Store, writer: &mut IndexWriter, stage: &EmbeddingStage) -> Result<Embedded> {
+    let started = Instant::now();
+    let model = stage.embedder.model().clone();
+    let mut embedded = 0u64;
+    let mut after: Option<String> = None;
+    loop {
+        let page = writer
+            .chunks_to_embed(&model.id, after.as_deref(), EMBED_PAGE)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.content_hash.clone());
+        for batch in page.chunks(stage.batch_size.max(1)) {
+            let texts: Vec<String> = batch.iter().map(|c| c.text.clone()).collect();
+            let vectors = stage.embedder.embed(&texts).await?;
+            let hashes: Vec<String> = batch.iter().map(|c| c.content_hash.clone()).collect();
+            store.insert_embeddings(&model.id, &hashes, &vectors).await?;
+            embedded += batch.len() as u64;
+        }
+    }
+    Ok(Embedded {
+        embedded,
+        time: started.elapsed(),
+    })
 }
 
 /// Runs blocking git work off the async runtime.

@@ -6,6 +6,7 @@
 
 pub mod index;
 pub mod progress;
+pub mod retrieval_config;
 
 mod error;
 mod metadata;

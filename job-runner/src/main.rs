@@ -12,7 +12,10 @@ use reposage_analysis::chunk::ChunkBudget;
 use reposage_analysis::{Credentials, FetchOptions, RefRequest, Source, UrlPolicy};
 use reposage_job_runner::index::{IndexRequest, IndexSummary, run_index};
 use reposage_job_runner::progress::{NoProgress, Progress, Stage};
-use reposage_store::{NewRepository, RefKind, RepositoryId, RunId, SearchQuery, Store};
+use reposage_job_runner::retrieval_config::RetrievalArgs;
+use reposage_retrieval::vector::sync_repository;
+use reposage_retrieval::{SearchMode, SearchParams, SearchRequest, Searcher};
+use reposage_store::{NewRepository, RefKind, RepositoryId, RunId, Store};
 use uuid::Uuid;
 
 /// Namespace for deriving local-mode repository ids from `namespace/name`.
@@ -50,8 +53,10 @@ enum LogFormat {
 enum Command {
     /// Index a repository: fetch it, walk the tree of the resolved commit, record files and the run.
     Index(Box<IndexArgs>),
-    /// Search indexed file paths and contents for a substring.
+    /// Search indexed repositories: lexical, semantic or hybrid (see the query syntax in --help).
     Search(SearchArgs),
+    /// Rebuild the vector store's points (a Qdrant collection) from the embeddings in Postgres.
+    ReindexVectors(ReindexArgs),
     /// Apply database migrations and exit.
     Migrate,
 }
@@ -127,11 +132,18 @@ struct IndexArgs {
     /// Print the run summary as JSON on stdout (no progress bar).
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    retrieval: RetrievalArgs,
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Query syntax: words (all must match, identifiers split at camelCase and \
+                        snake_case), \"exact phrase\", /regex/, and filters repo:NAME lang:LANGUAGE \
+                        path:PREFIX sym:SYMBOL kind:KIND."
+)]
 struct SearchArgs {
-    /// Text to find in paths and file contents (case-insensitive, literal).
+    /// The query.
     query: String,
     /// Only this repository (its name in the namespace given by --namespace).
     #[arg(long)]
@@ -139,12 +151,26 @@ struct SearchArgs {
     /// Namespace of --repository.
     #[arg(long, default_value = "local")]
     namespace: String,
-    /// Most files to show.
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=100))]
-    limit: i64,
-    /// Print hits as JSON.
+    /// `lexical`, `semantic` or `hybrid` (reciprocal rank fusion of both).
+    #[arg(long, default_value = "hybrid")]
+    mode: SearchMode,
+    /// Most hits to show.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100))]
+    limit: u64,
+    /// Print the results as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    retrieval: RetrievalArgs,
+}
+
+#[derive(Debug, Args)]
+struct ReindexArgs {
+    /// Only this repository (namespace/name or name); every repository when absent.
+    #[arg(long)]
+    repository: Option<String>,
+    #[command(flatten)]
+    retrieval: RetrievalArgs,
 }
 
 #[tokio::main]
@@ -162,6 +188,7 @@ async fn main() -> anyhow::Result<()> {
     match command {
         Command::Index(args) => index(&store, *args).await,
         Command::Search(args) => search(&store, args).await,
+        Command::ReindexVectors(args) => reindex_vectors(&store, args).await,
         Command::Migrate => Ok(()),
     }
 }
@@ -188,7 +215,9 @@ async fn index(store: &Store, args: IndexArgs) -> anyhow::Result<()> {
         credentials_dir,
         work_dir,
         json,
+        retrieval,
     } = args;
+    let retrieval = retrieval.resolve(store).await?;
     let source = Source::parse(&url)?;
     let name = match name {
         Some(name) => name,
@@ -244,6 +273,8 @@ async fn index(store: &Store, args: IndexArgs) -> anyhow::Result<()> {
             max_tokens: chunk_max_tokens as usize,
             ..ChunkBudget::default()
         },
+        token_counter: retrieval.token_counter.clone(),
+        embedding: retrieval.embedding_stage(),
         work_dir: scratch.path().to_path_buf(),
     };
     let progress: Arc<dyn Progress> = if !json && std::io::stderr().is_terminal() {
@@ -265,57 +296,121 @@ async fn search(store: &Store, args: SearchArgs) -> anyhow::Result<()> {
         query,
         repository,
         namespace,
+        mode,
         limit,
         json,
+        retrieval,
     } = args;
-    if query.trim().is_empty() {
-        bail!("the search text must not be empty");
-    }
-    let repository = match repository {
-        Some(name) => Some(
+    let repositories = match repository {
+        Some(name) => vec![
             store
                 .find_repository(&namespace, &name)
                 .await?
                 .with_context(|| format!("no repository {namespace}/{name} is indexed"))?
                 .id,
-        ),
-        None => None,
+        ],
+        None => Vec::new(),
     };
-    let hits = store
-        .search_substring(&SearchQuery {
-            text: query,
-            repository,
-            limit,
+    let retrieval = retrieval.resolve(store).await?;
+    let searcher = Searcher::new(store.clone(), retrieval.semantic, SearchParams::default());
+    let results = searcher
+        .search(&SearchRequest {
+            query,
+            mode,
+            limit: limit as usize,
+            repositories,
         })
         .await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&hits)?);
+        println!("{}", serde_json::to_string_pretty(&results)?);
         return Ok(());
     }
-    for hit in &hits {
+    if let Some(reason) = &results.degraded {
+        eprintln!("note: {reason}");
+    }
+    for (rank, hit) in results.hits.iter().enumerate() {
         let commit = hit
             .commit_sha
             .as_deref()
             .map(|c| &c[..c.len().min(12)])
             .unwrap_or("-");
-        if hit.matches.is_empty() {
+        let symbol = hit
+            .symbol_path
+            .as_deref()
+            .map(|s| format!(" {s}"))
+            .unwrap_or_default();
+        println!(
+            "{}. {}/{} {}:{}-{}{symbol} @ {commit}  [{}]",
+            rank + 1,
+            hit.namespace,
+            hit.repository,
+            hit.path,
+            hit.start_line,
+            hit.end_line,
+            explain(&hit.explanation),
+        );
+        for line in &hit.snippet {
             println!(
-                "{}/{} {} @ {commit} (path match)",
-                hit.namespace, hit.repository, hit.path
-            );
-        }
-        for m in &hit.matches {
-            println!(
-                "{}/{} {}:{} @ {commit}: {}",
-                hit.namespace,
-                hit.repository,
-                hit.path,
-                m.line,
-                m.text.trim()
+                "    {:>5}{} {}",
+                line.line,
+                if line.matched { ">" } else { ":" },
+                line.text.trim_end()
             );
         }
     }
-    println!("{} file(s) matched", hits.len());
+    println!(
+        "{} hit(s), {} search in {:.1} ms",
+        results.hits.len(),
+        results.mode.as_str(),
+        results.timings.total_ms
+    );
+    Ok(())
+}
+
+/// `lexical #1 (0.42), semantic #3 (0.61), fused 0.032`.
+fn explain(e: &reposage_retrieval::search::Explanation) -> String {
+    let mut parts = Vec::new();
+    if let Some(l) = e.lexical {
+        parts.push(format!("lexical #{} ({:.3})", l.rank, l.score));
+    }
+    if let Some(s) = e.semantic {
+        parts.push(format!("semantic #{} ({:.3})", s.rank, s.score));
+    }
+    parts.push(format!("score {:.4}", e.fused));
+    parts.join(", ")
+}
+
+async fn reindex_vectors(store: &Store, args: ReindexArgs) -> anyhow::Result<()> {
+    let ReindexArgs {
+        repository,
+        retrieval,
+    } = args;
+    let retrieval = retrieval.resolve(store).await?;
+    let Some((embedder, vectors)) = retrieval.semantic else {
+        bail!("--embedder none has no vectors to reindex");
+    };
+    let repositories = match repository {
+        Some(name) => {
+            let ids = store.repositories_named(&[name.clone()]).await?;
+            if ids.is_empty() {
+                bail!("no repository named {name} is indexed");
+            }
+            ids
+        }
+        None => store
+            .list_repositories()
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect(),
+    };
+    for id in repositories {
+        let written = sync_repository(store, vectors.as_ref(), embedder.model(), id).await?;
+        println!(
+            "{id}: {written} point(s) written to the {} store",
+            vectors.backend()
+        );
+    }
     Ok(())
 }
 

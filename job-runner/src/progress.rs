@@ -9,6 +9,8 @@ pub enum Stage {
     Structure,
     /// Sum up what the repository says about itself (README, license, manifests, project files).
     Metadata,
+    /// Embed the chunks that have no cached vector yet.
+    Embed,
     /// Commit the run's results.
     Persist,
 }
@@ -20,6 +22,7 @@ impl Stage {
             Stage::Fetch => "fetch",
             Stage::Structure => "structure",
             Stage::Metadata => "metadata",
+            Stage::Embed => "embed",
             Stage::Persist => "persist",
         }
     }

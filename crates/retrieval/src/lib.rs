@@ -4,15 +4,24 @@
 //!   (the default, no API key) and any OpenAI-compatible `/v1/embeddings` endpoint.
 //! - [`vector`]: the [`VectorStore`] trait and its backends — embedded (vectors kept in Postgres,
 //!   exact search in process) and Qdrant.
+//! - [`lexical`]: the code-aware token stream behind Postgres full-text search.
+//! - [`query`]: the search query language (words, `"phrases"`, `/regexes/`, `repo:` `lang:` `path:`
+//!   `sym:` `kind:` filters).
+//! - [`search`]: lexical, semantic and hybrid search (reciprocal rank [`fusion`]), hits explained.
 //! - [`secrets`]: the rule set that redacts keys and tokens before anything is stored or embedded.
 //!
 //! Nothing here reads the environment or prints: the binaries resolve configuration and pass it in.
 
 pub mod embed;
 mod error;
+pub mod fusion;
+pub mod lexical;
+pub mod query;
+pub mod search;
 pub mod secrets;
 pub mod vector;
 
 pub use embed::{Embedder, ModelInfo};
 pub use error::{Error, Result};
+pub use search::{SearchHit, SearchMode, SearchParams, SearchRequest, SearchResults, Searcher};
 pub use vector::{VectorFilter, VectorHit, VectorPoint, VectorStore};

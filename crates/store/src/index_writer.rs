@@ -41,6 +41,10 @@ pub struct ChunkRow {
     pub text: String,
     /// Tokens of the text.
     pub token_count: i32,
+    /// Kind of the symbol the chunk covers (`function`, `class`, …).
+    pub symbol_kind: Option<&'static str>,
+    /// The code-aware token stream of the chunk, as a tsvector in Postgres' text form.
+    pub search_tokens: String,
 }
 
 /// Code analysis of one file, as stored.
@@ -270,6 +274,16 @@ impl IndexWriter {
         .await?)
     }
 
+    /// The run's connection, inside its transaction.
+    pub(crate) fn connection(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// The repository being indexed.
+    pub fn repository_id(&self) -> RepositoryId {
+        self.repository_id
+    }
+
     /// Abandons everything written.
     pub async fn rollback(self) -> Result<()> {
         self.tx.rollback().await?;
@@ -426,9 +440,11 @@ async fn insert_chunks(
     let int = |f: fn(&ChunkRow) -> i32| chunks.iter().map(|c| f(c.2)).collect::<Vec<_>>();
     sqlx::query(
         "INSERT INTO chunks (repository_id, file_id, language, content_hash, symbol_path, start_line, end_line,
-                             context_header, text, token_count)
-         SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
-                                  $8::text[], $9::text[], $10::int[])",
+                             context_header, text, token_count, symbol_kind, search_tokens)
+         SELECT $1, u.f, u.l, u.h, u.s, u.a, u.b, u.x, u.t, u.n, u.k, u.v::tsvector
+         FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
+                     $8::text[], $9::text[], $10::int[], $11::text[], $12::text[])
+              AS u(f, l, h, s, a, b, x, t, n, k, v)",
     )
     .bind(repository_id)
     .bind(chunks.iter().map(|c| c.0).collect::<Vec<_>>())
@@ -440,6 +456,8 @@ async fn insert_chunks(
     .bind(text(|c| Some(c.context_header.as_str())))
     .bind(text(|c| Some(c.text.as_str())))
     .bind(int(|c| c.token_count))
+    .bind(text(|c| c.symbol_kind))
+    .bind(text(|c| Some(c.search_tokens.as_str())))
     .execute(&mut *tx)
     .await?;
     Ok(())

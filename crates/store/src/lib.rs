@@ -12,6 +12,7 @@ mod index_writer;
 mod metadata;
 mod metrics;
 mod repositories;
+mod retrieval;
 mod runs;
 mod search;
 
@@ -27,6 +28,10 @@ pub use metadata::{
 };
 pub use metrics::{ComplexityDistribution, Hotspot, MINUTES_PER_LINE, RepositoryMetrics, TechnicalDebt};
 pub use repositories::{NewRepository, RefKind, RepositoryRecord};
+pub use retrieval::{
+    ChunkFilter, ChunkRecord, LexicalHit, LexicalQuery, PendingChunk, StoredVector, extend_from_bytes,
+    vector_to_bytes,
+};
 pub use runs::{RunEvent, RunKind, RunOutcome, RunRecord, RunStats, RunStatus, StageStatus};
 pub use search::{SearchHit, SearchMatch, SearchQuery};
 

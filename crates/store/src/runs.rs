@@ -90,6 +90,10 @@ pub struct RunStats {
     pub symbols: u64,
     /// Chunks indexed.
     pub chunks: u64,
+    /// Chunks this run embedded (the others' vectors were cached by content hash).
+    pub chunks_embedded: u64,
+    /// Secrets redacted in the files this run analysed (counts only, never values).
+    pub secrets_redacted: u64,
     /// Analysed files per language.
     pub languages: BTreeMap<String, u64>,
     /// Skipped files per reason.

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::retrieval::escape_like;
 use crate::{RepositoryId, Result, Store};
 
 /// Most matching lines returned per file.
@@ -86,25 +87,5 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(hits)
-    }
-}
-
-/// Escapes `ILIKE` metacharacters so the text matches literally.
-fn escape_like(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn like_metacharacters_are_escaped() {
-        assert_eq!(super::escape_like(r"100%_a\b"), r"100\%\_a\\b");
     }
 }

@@ -8,6 +8,7 @@ mod hostile;
 mod incremental;
 mod index;
 mod metadata;
+mod retrieval;
 
 use std::sync::Arc;
 
@@ -41,6 +42,8 @@ pub fn request(fixture: &GitFixture, name: &str) -> IndexRequest {
         max_files: 100_000,
         parse_timeout: std::time::Duration::from_secs(10),
         chunk_budget: reposage_analysis::chunk::ChunkBudget::default(),
+        token_counter: reposage_job_runner::index::SharedTokenCounter::approximate(),
+        embedding: None,
         work_dir: std::env::temp_dir(),
     }
 }
@@ -49,6 +52,16 @@ pub async fn index(store: &Store, request: IndexRequest) -> IndexSummary {
     run_index(store, request, Arc::new(NoProgress))
         .await
         .expect("index run")
+}
+
+/// The data of `stage`'s completed event in run `run_id`.
+pub async fn stage_data(store: &Store, run_id: RunId, stage: &str) -> serde_json::Value {
+    let events = store.run_events(run_id).await.unwrap();
+    events
+        .into_iter()
+        .find(|e| e.stage == stage && e.status == "completed")
+        .unwrap_or_else(|| panic!("no completed {stage} event"))
+        .data
 }
 
 /// Every stored file row of a repository, ordered by path, as comparable tuples.

@@ -10,7 +10,8 @@ pub mod qdrant;
 use std::fmt;
 
 use async_trait::async_trait;
-use reposage_store::RepositoryId;
+use futures::TryStreamExt;
+use reposage_store::{RepositoryId, Store, extend_from_bytes};
 
 use crate::{ModelInfo, Result};
 
@@ -86,4 +87,48 @@ pub trait VectorStore: Send + Sync + fmt::Debug {
 
     /// How many points there are (of one repository, or all).
     async fn count(&self, model: &ModelInfo, repository: Option<RepositoryId>) -> Result<u64>;
+}
+
+/// Points per upsert request when a store is synced from Postgres.
+const SYNC_BATCH: usize = 256;
+
+/// Makes `vectors` hold exactly `repository`'s points of `model` as Postgres has them (chunks with
+/// a cached embedding): every point is replaced (deterministic ids make that idempotent) and
+/// points of chunks that are gone are removed. The embedded store reads Postgres directly, so
+/// there is nothing to copy. Returns the points written.
+pub async fn sync_repository(
+    store: &Store,
+    vectors: &dyn VectorStore,
+    model: &ModelInfo,
+    repository: RepositoryId,
+) -> Result<u64> {
+    if vectors.backend() == "embedded" {
+        return Ok(0);
+    }
+    vectors.delete_repository(model, repository).await?;
+    let mut rows = store.repository_vectors(repository, &model.id);
+    let mut batch = Vec::with_capacity(SYNC_BATCH);
+    let mut written = 0u64;
+    while let Some(row) = rows.try_next().await.map_err(reposage_store::Error::from)? {
+        let mut vector = Vec::with_capacity(model.dimension);
+        extend_from_bytes(&mut vector, &row.bytes);
+        batch.push(VectorPoint {
+            repository,
+            content_hash: row.content_hash,
+            vector,
+            language: row.language,
+            path: row.path,
+            symbol_kind: row.symbol_kind,
+        });
+        if batch.len() == SYNC_BATCH {
+            vectors.upsert(model, &batch).await?;
+            written += batch.len() as u64;
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        vectors.upsert(model, &batch).await?;
+        written += batch.len() as u64;
+    }
+    Ok(written)
 }

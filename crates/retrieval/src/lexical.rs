@@ -1,0 +1,212 @@
+//! The code-aware token stream behind lexical search.
+//!
+//! Code does not tokenise like prose: `getUserName`, `get_user_name` and `GetUserName` should all be
+//! found by `user name`, and by the whole identifier. So every identifier (a run of letters, digits
+//! and `_`) yields itself, lowercased, plus its *parts*: split at `_`, at lower→upper case changes
+//! (`getUser` → `get` `user`), at the end of an upper-case run before a capitalised word
+//! (`HTTPClient` → `http` `client`) and between letters and digits (`utf8` → `utf` `8`). Parts
+//! share the identifier's position. Tokens shorter than two characters (except digits) and longer
+//! than [`MAX_TOKEN_CHARS`] are dropped.
+//!
+//! A chunk's stream is stored as a tsvector: the path and the symbol path with weight `A`, the text
+//! with the default weight `D`, so `ts_rank` prefers chunks whose file or symbol names the query.
+//! Queries go through the same tokeniser ([`tsquery`]): each query word matches as the whole
+//! identifier or as all of its parts, and all words must match.
+
+use std::collections::BTreeMap;
+
+/// Longest token kept, in characters.
+pub const MAX_TOKEN_CHARS: usize = 64;
+/// Positions recorded per token (Postgres keeps at most 256).
+const MAX_POSITIONS: usize = 32;
+/// Highest tsvector position.
+const MAX_POSITION: u32 = 16_383;
+
+/// The tokens of one identifier: the whole (lowercased) first, then its parts when there is more
+/// than one.
+pub fn identifier_tokens(identifier: &str) -> Vec<String> {
+    let whole = identifier.trim_matches('_').to_lowercase();
+    let mut tokens = Vec::new();
+    if keep(&whole) {
+        tokens.push(whole.clone());
+    }
+    let parts = split_identifier(identifier);
+    if parts.len() > 1 {
+        for part in parts {
+            let part = part.to_lowercase();
+            if keep(&part) && !tokens.contains(&part) {
+                tokens.push(part);
+            }
+        }
+    }
+    tokens
+}
+
+/// The identifiers of `text`, in order.
+pub fn identifiers(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+}
+
+fn keep(token: &str) -> bool {
+    let chars = token.chars().count();
+    (chars >= 2 || token.chars().all(|c| c.is_ascii_digit()) && chars == 1)
+        && chars <= MAX_TOKEN_CHARS
+        && !token.chars().all(|c| c == '_')
+}
+
+/// Splits an identifier at `_`, case changes and letter/digit boundaries.
+fn split_identifier(identifier: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    for piece in identifier.split('_').filter(|p| !p.is_empty()) {
+        let chars: Vec<(usize, char)> = piece.char_indices().collect();
+        let mut start = 0;
+        for i in 1..chars.len() {
+            let (at, c) = chars[i];
+            let prev = chars[i - 1].1;
+            let next = chars.get(i + 1).map(|&(_, n)| n);
+            let boundary = (prev.is_lowercase() && c.is_uppercase())
+                || (prev.is_uppercase() && c.is_uppercase() && next.is_some_and(char::is_lowercase))
+                || (prev.is_alphabetic() && c.is_ascii_digit())
+                || (prev.is_ascii_digit() && c.is_alphabetic());
+            if boundary {
+                parts.push(&piece[start..at]);
+                start = at;
+            }
+        }
+        parts.push(&piece[start..]);
+    }
+    parts
+}
+
+/// The tsvector (in Postgres' text form) of a chunk: `path` and `symbol_path` weighted `A`, `text`
+/// with the default weight.
+pub fn tsvector(path: &str, symbol_path: Option<&str>, text: &str) -> String {
+    let mut lexemes: BTreeMap<String, Vec<(u32, bool)>> = BTreeMap::new();
+    let mut position = 1u32;
+    let mut add = |words: &mut dyn Iterator<Item = &str>, heading: bool| {
+        for word in words {
+            for token in identifier_tokens(word) {
+                let positions = lexemes.entry(token).or_default();
+                if positions.len() < MAX_POSITIONS {
+                    positions.push((position, heading));
+                }
+            }
+            position = (position + 1).min(MAX_POSITION);
+        }
+    };
+    add(&mut identifiers(path), true);
+    if let Some(symbol_path) = symbol_path {
+        add(&mut identifiers(symbol_path), true);
+    }
+    add(&mut identifiers(text), false);
+    let mut out = String::with_capacity(lexemes.len() * 12);
+    for (lexeme, positions) in lexemes {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        push_quoted(&mut out, &lexeme);
+        out.push(':');
+        for (i, (position, heading)) in positions.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&position.to_string());
+            if *heading {
+                out.push('A');
+            }
+        }
+    }
+    out
+}
+
+/// A `tsquery` (text form) that matches chunks holding every word of `words`, each as the whole
+/// identifier or as all of its parts; `None` when no word has a token.
+pub fn tsquery<'a>(words: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut clauses = Vec::new();
+    for word in words {
+        for identifier in identifiers(word) {
+            let tokens = identifier_tokens(identifier);
+            let Some((whole, parts)) = tokens.split_first() else {
+                continue;
+            };
+            let mut clause = String::new();
+            push_quoted(&mut clause, whole);
+            if parts.len() > 1 {
+                clause = format!("( {clause} | ( ");
+                for (i, part) in parts.iter().enumerate() {
+                    if i > 0 {
+                        clause.push_str(" & ");
+                    }
+                    push_quoted(&mut clause, part);
+                }
+                clause.push_str(" ) )");
+            }
+            clauses.push(clause);
+        }
+    }
+    (!clauses.is_empty()).then(|| clauses.join(" & "))
+}
+
+/// Appends `lexeme` single-quoted, with quotes and backslashes escaped.
+fn push_quoted(out: &mut String, lexeme: &str) {
+    out.push('\'');
+    for c in lexeme.chars() {
+        if c == '\'' || c == '\\' {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_split_at_case_underscores_and_digits() {
+        assert_eq!(
+            identifier_tokens("getUserName"),
+            ["getusername", "get", "user", "name"]
+        );
+        assert_eq!(
+            identifier_tokens("backoff_send"),
+            ["backoff_send", "backoff", "send"]
+        );
+        assert_eq!(identifier_tokens("HTTPClient"), ["httpclient", "http", "client"]);
+        assert_eq!(
+            identifier_tokens("utf8_decode"),
+            ["utf8_decode", "utf", "8", "decode"]
+        );
+        assert_eq!(identifier_tokens("__init__"), ["init"]);
+        assert_eq!(identifier_tokens("x"), Vec::<String>::new());
+        assert_eq!(identifier_tokens("Größe"), ["größe"]);
+    }
+
+    #[test]
+    fn tsvector_weights_path_and_symbol_and_merges_positions() {
+        let v = tsvector("src/net.rs", Some("Client::send"), "fn send() { send_all() }");
+        assert_eq!(
+            v,
+            "'all':8 'client':4A 'fn':6 'net':2A 'rs':3A 'send':5A,7,8 'send_all':8 'src':1A"
+        );
+    }
+
+    #[test]
+    fn quotes_in_lexemes_are_escaped() {
+        let mut out = String::new();
+        push_quoted(&mut out, r"it's\");
+        assert_eq!(out, r"'it''s\\'");
+    }
+
+    #[test]
+    fn tsquery_matches_whole_identifiers_or_all_parts() {
+        assert_eq!(
+            tsquery(["backoffSend", "retry"]).as_deref(),
+            Some("( 'backoffsend' | ( 'backoff' & 'send' ) ) & 'retry'")
+        );
+        assert_eq!(tsquery(["::", "x"]), None);
+        assert_eq!(tsquery(["a.b_c"]).as_deref(), Some("'b_c'"));
+    }
+}

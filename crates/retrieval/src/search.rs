@@ -1,0 +1,561 @@
+//! Search over indexed repositories: lexical, semantic or hybrid, with every hit explained.
+//!
+//! - **Lexical**: the [query language](crate::query) over Postgres — ranked full-text search on
+//!   the code-aware token stream ([`lexical`](crate::lexical)), exact phrases and regular
+//!   expressions narrowed by `pg_trgm`, and filters.
+//! - **Semantic**: the query's free text embedded with the configured [`Embedder`], the nearest
+//!   chunks from the [`VectorStore`], then the same filters.
+//! - **Hybrid** (the default): both lists, fused by [reciprocal rank fusion](crate::fusion). When
+//!   no embedder is configured, hybrid search is lexical and says so (`degraded`).
+//!
+//! Each list is `candidates` long (at least the requested `limit`); each hit carries its rank and
+//! score in each list and the fused score, so a user can see why it ranks where it does.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use regex::RegexBuilder;
+use reposage_store::{ChunkFilter, ChunkRecord, LexicalQuery, RepositoryId, Store};
+use serde::{Deserialize, Serialize};
+
+use crate::fusion::{RrfParams, fuse};
+use crate::lexical::{identifier_tokens, identifiers, tsquery};
+use crate::query::{ParsedQuery, postgres_regex};
+use crate::{Embedder, Error, Result, VectorFilter, VectorStore};
+
+/// Most hits one search returns.
+pub const MAX_LIMIT: usize = 100;
+/// Lines of a snippet, at most.
+const SNIPPET_LINES: usize = 5;
+/// Characters of a snippet line, at most.
+const SNIPPET_LINE_CHARS: usize = 300;
+
+/// Which retrievers a search uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchMode {
+    /// Postgres full-text, phrase and regex search.
+    Lexical,
+    /// Nearest neighbours of the query's embedding.
+    Semantic,
+    /// Both, fused by reciprocal rank.
+    #[default]
+    Hybrid,
+}
+
+impl SearchMode {
+    /// `lexical`, `semantic` or `hybrid`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchMode::Lexical => "lexical",
+            SearchMode::Semantic => "semantic",
+            SearchMode::Hybrid => "hybrid",
+        }
+    }
+}
+
+impl std::str::FromStr for SearchMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "lexical" => Ok(SearchMode::Lexical),
+            "semantic" => Ok(SearchMode::Semantic),
+            "hybrid" => Ok(SearchMode::Hybrid),
+            other => Err(Error::InvalidQuery(format!(
+                "unknown search mode `{other}`: use lexical, semantic or hybrid"
+            ))),
+        }
+    }
+}
+
+/// One search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchRequest {
+    /// The query, in the [query language](crate::query).
+    pub query: String,
+    /// Which retrievers to use.
+    pub mode: SearchMode,
+    /// Most hits (1..=[`MAX_LIMIT`]).
+    pub limit: usize,
+    /// Only these repositories (all when empty); `repo:` filters narrow it further.
+    pub repositories: Vec<RepositoryId>,
+}
+
+/// Tunables of a [`Searcher`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SearchParams {
+    /// Fusion constants.
+    pub rrf: RrfParams,
+    /// Length of each retriever's list before fusion.
+    pub candidates: usize,
+    /// Bound on a lexical query's run time.
+    pub lexical_timeout: Duration,
+}
+
+impl Default for SearchParams {
+    fn default() -> Self {
+        SearchParams {
+            rrf: RrfParams::default(),
+            candidates: 50,
+            lexical_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What a search found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResults {
+    /// The query as given.
+    pub query: String,
+    /// The mode asked for.
+    pub mode: SearchMode,
+    /// Why the search did less than asked (no embedder configured), when it did.
+    pub degraded: Option<String>,
+    /// Hits, best first.
+    pub hits: Vec<SearchHit>,
+    /// Where the time went.
+    pub timings: Timings,
+}
+
+/// Milliseconds spent per step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timings {
+    /// Lexical query.
+    pub lexical_ms: f64,
+    /// Embedding the query.
+    pub embed_ms: f64,
+    /// Vector search and mapping hits to chunks.
+    pub semantic_ms: f64,
+    /// The whole search.
+    pub total_ms: f64,
+}
+
+/// One chunk found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHit {
+    /// The chunk.
+    pub chunk_id: i64,
+    /// Its repository.
+    pub repository_id: RepositoryId,
+    /// The repository's namespace.
+    pub namespace: String,
+    /// The repository's name.
+    pub repository: String,
+    /// The commit the repository is indexed at (citations pin to it).
+    pub commit_sha: Option<String>,
+    /// Path of the file.
+    pub path: String,
+    /// Language of the file.
+    pub language: Option<String>,
+    /// Qualified name of the symbol the chunk covers.
+    pub symbol_path: Option<String>,
+    /// Kind of that symbol.
+    pub symbol_kind: Option<String>,
+    /// First line of the chunk.
+    pub start_line: i32,
+    /// Last line of the chunk.
+    pub end_line: i32,
+    /// The lines that matched (or the first lines, for a purely semantic hit).
+    pub snippet: Vec<SnippetLine>,
+    /// Why it ranks where it does.
+    pub explanation: Explanation,
+}
+
+/// One line of a snippet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnippetLine {
+    /// 1-based line number in the file.
+    pub line: i32,
+    /// The line (cut at 300 characters).
+    pub text: String,
+    /// True when the line matches the query's words, phrases or regexes.
+    pub matched: bool,
+}
+
+/// A hit's place in each list.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Explanation {
+    /// Rank (1-based) and `ts_rank` score in the lexical list.
+    pub lexical: Option<RankScore>,
+    /// Rank (1-based) and cosine similarity in the semantic list.
+    pub semantic: Option<RankScore>,
+    /// Reciprocal-rank-fusion score (hybrid), or the single list's score.
+    pub fused: f32,
+}
+
+/// A rank and score in one list.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RankScore {
+    /// 1-based rank.
+    pub rank: usize,
+    /// The retriever's own score.
+    pub score: f32,
+}
+
+/// Runs searches.
+#[derive(Debug, Clone)]
+pub struct Searcher {
+    store: Store,
+    semantic: Option<(Arc<dyn Embedder>, Arc<dyn VectorStore>)>,
+    params: SearchParams,
+}
+
+impl Searcher {
+    /// A searcher over `store`; `semantic` is the embedder and vector store, when configured.
+    pub fn new(
+        store: Store,
+        semantic: Option<(Arc<dyn Embedder>, Arc<dyn VectorStore>)>,
+        params: SearchParams,
+    ) -> Self {
+        Searcher {
+            store,
+            semantic,
+            params,
+        }
+    }
+
+    /// The embedder, when semantic search is configured.
+    pub fn embedder(&self) -> Option<&Arc<dyn Embedder>> {
+        self.semantic.as_ref().map(|(e, _)| e)
+    }
+
+    /// Runs `request`.
+    pub async fn search(&self, request: &SearchRequest) -> Result<SearchResults> {
+        let started = Instant::now();
+        if request.limit == 0 || request.limit > MAX_LIMIT {
+            return Err(Error::InvalidQuery(format!(
+                "limit must be between 1 and {MAX_LIMIT}"
+            )));
+        }
+        let parsed = ParsedQuery::parse(&request.query)?;
+        if parsed.is_empty() {
+            return Err(Error::InvalidQuery(
+                "the query has nothing to search for: give words, a \"phrase\", a /regex/ or sym:".into(),
+            ));
+        }
+        let mut results = SearchResults {
+            query: request.query.clone(),
+            mode: request.mode,
+            degraded: None,
+            hits: Vec::new(),
+            timings: Timings::default(),
+        };
+        let Some(filter) = self.filter(&parsed, &request.repositories).await? else {
+            results.timings.total_ms = ms(started);
+            return Ok(results);
+        };
+        let candidates = self.params.candidates.max(request.limit);
+
+        let use_semantic = request.mode != SearchMode::Lexical;
+        let semantic = match (&self.semantic, use_semantic) {
+            (Some(semantic), true) => Some(semantic),
+            (None, true) if request.mode == SearchMode::Semantic => {
+                return Err(Error::InvalidQuery(
+                    "semantic search is not configured on this server (no embedding model)".into(),
+                ));
+            }
+            (None, true) => {
+                results.degraded = Some("no embedding model is configured: lexical results only".into());
+                None
+            }
+            _ => None,
+        };
+        if request.mode == SearchMode::Semantic && parsed.free_text().trim().is_empty() {
+            return Err(Error::InvalidQuery(
+                "semantic search needs words to embed (regexes and sym: are lexical)".into(),
+            ));
+        }
+
+        let mut lexical: Vec<(i64, f32)> = Vec::new();
+        if request.mode != SearchMode::Semantic {
+            let t = Instant::now();
+            lexical = self
+                .store
+                .lexical_search(&LexicalQuery {
+                    tsquery: tsquery(parsed.words.iter().map(String::as_str)),
+                    phrases: parsed.phrases.clone(),
+                    regexes: parsed.regexes.iter().map(|r| postgres_regex(r)).collect(),
+                    filter: filter.clone(),
+                    limit: candidates as i64,
+                    timeout: self.params.lexical_timeout,
+                })
+                .await?
+                .into_iter()
+                .map(|h| (h.chunk_id, h.score))
+                .collect();
+            results.timings.lexical_ms = ms(t);
+        }
+
+        let mut dense: Vec<(i64, f32)> = Vec::new();
+        if let Some((embedder, vectors)) = semantic {
+            let text = parsed.free_text();
+            if !text.trim().is_empty() {
+                let t = Instant::now();
+                let query = embedder.embed_query(&text).await?;
+                results.timings.embed_ms = ms(t);
+                let t = Instant::now();
+                let vector_filter = VectorFilter {
+                    repositories: filter.repositories.clone(),
+                    languages: filter.languages.clone(),
+                    // One prefix narrows inside the store; several are applied with the chunk filter.
+                    path_prefix: match filter.path_prefixes.as_slice() {
+                        [one] => Some(one.clone()),
+                        _ => None,
+                    },
+                    symbol_kinds: filter.symbol_kinds.clone(),
+                };
+                let near = vectors
+                    .search(embedder.model(), &query, &vector_filter, candidates)
+                    .await?;
+                let wanted: Vec<(RepositoryId, String)> = near
+                    .iter()
+                    .map(|h| (h.repository, h.content_hash.clone()))
+                    .collect();
+                let chunk_of: HashMap<(RepositoryId, String), i64> = self
+                    .store
+                    .chunks_for_hashes(&wanted, &filter)
+                    .await?
+                    .into_iter()
+                    .map(|(repository, hash, id)| ((repository, hash), id))
+                    .collect();
+                dense = near
+                    .into_iter()
+                    .filter_map(|h| {
+                        chunk_of
+                            .get(&(h.repository, h.content_hash))
+                            .map(|id| (*id, h.score))
+                    })
+                    .collect();
+                results.timings.semantic_ms = ms(t);
+            }
+        }
+
+        let ranked = rank(&lexical, &dense, request.mode, &self.params.rrf, request.limit);
+        let ids: Vec<i64> = ranked.iter().map(|r| r.0).collect();
+        let mut records: HashMap<i64, ChunkRecord> = self
+            .store
+            .chunk_records(&ids)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let matcher = LineMatcher::new(&parsed);
+        results.hits = ranked
+            .into_iter()
+            .filter_map(|(id, explanation)| {
+                records
+                    .remove(&id)
+                    .map(|record| hit(record, explanation, &matcher))
+            })
+            .collect();
+        results.timings.total_ms = ms(started);
+        Ok(results)
+    }
+
+    /// The chunk filter of a query, or `None` when its `repo:` names match no repository (or
+    /// none of the requested ones).
+    async fn filter(&self, parsed: &ParsedQuery, requested: &[RepositoryId]) -> Result<Option<ChunkFilter>> {
+        let mut repositories = requested.to_vec();
+        if !parsed.repositories.is_empty() {
+            let named = self.store.repositories_named(&parsed.repositories).await?;
+            repositories = if requested.is_empty() {
+                named
+            } else {
+                named.into_iter().filter(|id| requested.contains(id)).collect()
+            };
+            if repositories.is_empty() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(ChunkFilter {
+            repositories,
+            languages: parsed.languages.clone(),
+            path_prefixes: parsed.paths.clone(),
+            symbol_kinds: parsed.kinds.clone(),
+            symbols: parsed.symbols.clone(),
+        }))
+    }
+}
+
+/// Orders chunk ids from the two lists as `mode` says, with each one's explanation.
+fn rank(
+    lexical: &[(i64, f32)],
+    dense: &[(i64, f32)],
+    mode: SearchMode,
+    rrf: &RrfParams,
+    limit: usize,
+) -> Vec<(i64, Explanation)> {
+    let place = |list: &[(i64, f32)]| -> HashMap<i64, RankScore> {
+        list.iter()
+            .enumerate()
+            .map(|(i, (id, score))| {
+                (
+                    *id,
+                    RankScore {
+                        rank: i + 1,
+                        score: *score,
+                    },
+                )
+            })
+            .collect()
+    };
+    let (lexical_places, dense_places) = (place(lexical), place(dense));
+    let explain = |id: i64, fused: f32| Explanation {
+        lexical: lexical_places.get(&id).copied(),
+        semantic: dense_places.get(&id).copied(),
+        fused,
+    };
+    let ordered: Vec<(i64, f32)> = match mode {
+        SearchMode::Lexical => lexical.to_vec(),
+        SearchMode::Semantic => dense.to_vec(),
+        SearchMode::Hybrid => {
+            let lexical_ids: Vec<i64> = lexical.iter().map(|h| h.0).collect();
+            let dense_ids: Vec<i64> = dense.iter().map(|h| h.0).collect();
+            fuse(
+                &[
+                    (&lexical_ids, rrf.lexical_weight),
+                    (&dense_ids, rrf.semantic_weight),
+                ],
+                rrf.k,
+            )
+        }
+    };
+    ordered
+        .into_iter()
+        .take(limit)
+        .map(|(id, score)| (id, explain(id, score)))
+        .collect()
+}
+
+/// Tells which lines of a chunk match a query.
+struct LineMatcher {
+    tokens: Vec<String>,
+    phrases: Vec<String>,
+    regexes: Vec<regex::Regex>,
+}
+
+impl LineMatcher {
+    fn new(parsed: &ParsedQuery) -> Self {
+        LineMatcher {
+            tokens: parsed
+                .words
+                .iter()
+                .flat_map(|w| identifiers(w).flat_map(identifier_tokens).collect::<Vec<_>>())
+                .collect(),
+            phrases: parsed.phrases.iter().map(|p| p.to_lowercase()).collect(),
+            // Validated when parsed; one that still fails to build only loses its highlighting.
+            regexes: parsed
+                .regexes
+                .iter()
+                .filter_map(|r| RegexBuilder::new(r).size_limit(1 << 20).build().ok())
+                .collect(),
+        }
+    }
+
+    fn matches(&self, line: &str) -> bool {
+        let lower = line.to_lowercase();
+        self.regexes.iter().any(|r| r.is_match(line))
+            || self.phrases.iter().any(|p| lower.contains(p.as_str()))
+            || identifiers(line)
+                .flat_map(identifier_tokens)
+                .any(|t| self.tokens.contains(&t))
+    }
+}
+
+fn hit(record: ChunkRecord, explanation: Explanation, matcher: &LineMatcher) -> SearchHit {
+    let numbered = || {
+        record
+            .text
+            .lines()
+            .enumerate()
+            .map(|(i, text)| (record.start_line + i as i32, text))
+    };
+    let mut snippet: Vec<SnippetLine> = numbered()
+        .filter(|(_, text)| matcher.matches(text))
+        .take(SNIPPET_LINES)
+        .map(|(line, text)| snippet_line(line, text, true))
+        .collect();
+    if snippet.is_empty() {
+        snippet = numbered()
+            .filter(|(_, text)| !text.trim().is_empty())
+            .take(3)
+            .map(|(line, text)| snippet_line(line, text, false))
+            .collect();
+    }
+    SearchHit {
+        chunk_id: record.id,
+        repository_id: record.repository_id,
+        namespace: record.namespace,
+        repository: record.repository,
+        commit_sha: record.commit_sha,
+        path: record.path,
+        language: record.language,
+        symbol_path: record.symbol_path,
+        symbol_kind: record.symbol_kind,
+        start_line: record.start_line,
+        end_line: record.end_line,
+        snippet,
+        explanation,
+    }
+}
+
+fn snippet_line(line: i32, text: &str, matched: bool) -> SnippetLine {
+    SnippetLine {
+        line,
+        text: text.chars().take(SNIPPET_LINE_CHARS).collect(),
+        matched,
+    }
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hybrid_ranking_fuses_and_explains_both_lists() {
+        let lexical = [(1, 0.5), (2, 0.4)];
+        let dense = [(3, 0.9), (1, 0.8)];
+        let ranked = rank(&lexical, &dense, SearchMode::Hybrid, &RrfParams::default(), 10);
+        assert_eq!(ranked.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 3, 2]);
+        let first = ranked[0].1;
+        assert_eq!(first.lexical, Some(RankScore { rank: 1, score: 0.5 }));
+        assert_eq!(first.semantic, Some(RankScore { rank: 2, score: 0.8 }));
+        assert!((first.fused - (1.0 / 61.0 + 1.0 / 62.0)).abs() < 1e-7);
+        assert_eq!(ranked[1].1.lexical, None);
+    }
+
+    #[test]
+    fn single_mode_ranking_keeps_the_retrievers_order_and_score() {
+        let lexical = [(7, 0.3), (8, 0.2)];
+        let ranked = rank(&lexical, &[], SearchMode::Lexical, &RrfParams::default(), 1);
+        assert_eq!(ranked.len(), 1);
+        assert_eq!(ranked[0].0, 7);
+        assert_eq!(ranked[0].1.fused, 0.3);
+    }
+
+    #[test]
+    fn snippet_lines_are_the_matching_ones() {
+        let parsed = ParsedQuery::parse(r#"userName "max attempts" /\d{3}/"#).unwrap();
+        let m = LineMatcher::new(&parsed);
+        assert!(m.matches("let user_name = x;"));
+        assert!(m.matches("const MAX ATTEMPTS: u8 = 3;"));
+        assert!(m.matches("status 503"));
+        assert!(!m.matches("fn unrelated() {}"));
+    }
+
+    #[test]
+    fn modes_parse_and_unknown_ones_are_refused() {
+        assert_eq!("semantic".parse::<SearchMode>().unwrap(), SearchMode::Semantic);
+        assert!("fuzzy".parse::<SearchMode>().is_err());
+    }
+}

