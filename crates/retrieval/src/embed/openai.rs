@@ -359,7 +359,7 @@ impl OpenAiEmbedder {
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .build()
             .map_err(|e| invalid(format!("cannot build the HTTP client: {e}")))?;
-        let client = Client::with_config(config).with_http_service(Transport { http });
+        let client = Client::build(http.clone(), config).with_http_service(Transport { http });
 
         Ok(Self {
             client,

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use reposage_retrieval::Embedder;
 use reposage_retrieval::Error;
-use reposage_retrieval::embed::openai::{OpenAiEmbedder, OpenAiEmbedderConfig};
+use reposage_retrieval::embed::openai::{AzureDeployment, OpenAiEmbedder, OpenAiEmbedderConfig};
 use serde_json::{Value, json};
 
 /// What the server answers next.
@@ -19,6 +19,8 @@ use serde_json::{Value, json};
 enum Reply {
     /// An error status with an OpenAI error body.
     Status(u16),
+    /// The normal answer, after this many milliseconds.
+    Slow(u64),
 }
 
 /// One request the server saw.
@@ -26,6 +28,10 @@ enum Reply {
 struct Seen {
     inputs: Vec<String>,
     authorization: Option<String>,
+    /// Azure's key header.
+    api_key: Option<String>,
+    /// Path and query of the request.
+    uri: String,
     model: String,
 }
 
@@ -58,6 +64,7 @@ impl TestServer {
         });
         let app = axum::Router::new()
             .route("/v1/embeddings", post(embeddings))
+            .route("/openai/deployments/{deployment}/embeddings", post(embeddings))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -107,6 +114,7 @@ fn unit(mut vector: Vec<f32>) -> Vec<f32> {
 
 async fn embeddings(
     State(state): State<Arc<ServerState>>,
+    uri: Uri,
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
@@ -125,9 +133,17 @@ async fn embeddings(
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .map(String::from),
+        api_key: headers
+            .get("api-key")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from),
+        uri: uri.to_string(),
         model: model.clone(),
     });
     let next = state.script.lock().expect("lock").pop_front();
+    if let Some(Reply::Slow(ms)) = next {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
     if let Some(Reply::Status(code)) = next {
         let status = StatusCode::from_u16(code).expect("valid status");
         let mut response = (
@@ -331,6 +347,48 @@ async fn the_api_key_is_sent_as_a_bearer_token_and_never_shown_in_debug() {
         server.seen()[0].authorization.as_deref(),
         Some(format!("Bearer {key}").as_str())
     );
+}
+
+#[tokio::test]
+async fn a_request_over_the_timeout_is_abandoned_and_retried() {
+    let server = TestServer::start(4, &[Reply::Slow(2_000)]).await;
+    let embedder = OpenAiEmbedder::new(OpenAiEmbedderConfig {
+        timeout: Duration::from_millis(200),
+        ..server.config(4)
+    })
+    .expect("embedder");
+    let vectors = embedder.embed(&texts(2)).await.expect("embeddings");
+    assert_eq!(vectors.len(), 2);
+    assert_eq!(server.seen().len(), 2, "one timed out, one answered");
+}
+
+#[tokio::test]
+async fn azure_deployments_get_the_deployment_path_api_version_and_api_key_header() {
+    let server = TestServer::start(4, &[]).await;
+    let base_url = server.base_url.trim_end_matches("/v1").to_string();
+    let embedder = OpenAiEmbedder::new(OpenAiEmbedderConfig {
+        base_url,
+        model: "text-embedding-3-small".into(),
+        dimension: Some(4),
+        api_key: Some("azure-test-key-42".into()),
+        azure: Some(AzureDeployment {
+            deployment: "my-embeddings".into(),
+            api_version: "2024-10-21".into(),
+        }),
+        ..server.config(4)
+    })
+    .expect("embedder");
+    assert_eq!(embedder.model().id, "openai/text-embedding-3-small@4");
+    embedder.embed(&texts(1)).await.expect("embeddings");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].uri,
+        "/openai/deployments/my-embeddings/embeddings?api-version=2024-10-21"
+    );
+    assert_eq!(seen[0].api_key.as_deref(), Some("azure-test-key-42"));
+    assert_eq!(seen[0].authorization, None);
+    assert!(!format!("{embedder:?}").contains("azure-test-key-42"));
 }
 
 #[tokio::test]
