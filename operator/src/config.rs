@@ -89,6 +89,17 @@ pub struct Config {
     #[arg(long, env = "REPOSAGE_WATCH_NAMESPACE")]
     pub watch_namespace: Option<String>,
 
+    /// Git host index Jobs may fetch from although it resolves to a private or loopback address (an
+    /// on-prem Git server); repeatable or comma-separated. Passed to every index Job as
+    /// `--allowed-host`; all other hosts must resolve to public addresses only.
+    #[arg(
+        long = "allowed-git-host",
+        value_name = "HOST",
+        env = "REPOSAGE_ALLOWED_GIT_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_git_hosts: Vec<String>,
+
     /// Where the operator's own database connection comes from.
     #[command(flatten)]
     pub database: DatabaseConfig,
@@ -171,6 +182,9 @@ pub struct JobSettings {
     pub ttl_seconds_after_finished: i32,
     /// Requests and limits of the job-runner container.
     pub resources: ResourceRequirements,
+    /// Hosts the job-runner may fetch from although they resolve to private addresses
+    /// (`--allowed-host`).
+    pub allowed_git_hosts: Vec<String>,
 }
 
 impl Config {
@@ -189,6 +203,7 @@ impl Config {
             job_memory_limit,
             metrics_listen,
             watch_namespace,
+            allowed_git_hosts,
             database,
         } = self;
 
@@ -249,6 +264,20 @@ impl Config {
         let watch_namespace = watch_namespace
             .map(|ns| ns.trim().to_string())
             .filter(|ns| !ns.is_empty());
+        let allowed_git_hosts = allowed_git_hosts
+            .iter()
+            .map(|host| host.trim())
+            .filter(|host| !host.is_empty())
+            .map(|host| {
+                if host.contains(|c: char| c.is_whitespace() || "/@?#".contains(c)) {
+                    Err(Error::InvalidConfig(format!(
+                        "--allowed-git-host {host:?} is not a host name or address (no scheme, user, path or port)"
+                    )))
+                } else {
+                    Ok(host.to_ascii_lowercase())
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
 
         Ok(Settings {
             job: JobSettings {
@@ -259,6 +288,7 @@ impl Config {
                 backoff_limit: job_backoff_limit,
                 ttl_seconds_after_finished: job_ttl_seconds,
                 resources,
+                allowed_git_hosts,
             },
             metrics_listen,
             watch_namespace,
@@ -319,6 +349,31 @@ mod tests {
         assert_eq!(limits["memory"], Quantity("2Gi".into()));
         assert_eq!(settings.metrics_listen, "0.0.0.0:8080".parse().unwrap());
         assert_eq!(settings.watch_namespace, None);
+        assert!(job.allowed_git_hosts.is_empty());
+    }
+
+    #[test]
+    fn allowed_git_hosts_are_repeatable_or_comma_separated_and_lowercased() {
+        let settings = parse(&[
+            "--allowed-git-host",
+            "Git.Internal.Example, 10.1.2.3",
+            "--allowed-git-host",
+            "gitea.lan",
+        ])
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            settings.job.allowed_git_hosts,
+            ["git.internal.example", "10.1.2.3", "gitea.lan"]
+        );
+    }
+
+    #[test]
+    fn an_allowed_git_host_with_a_scheme_or_path_is_refused() {
+        for bad in ["https://git.internal", "git.internal/org", "user@git.internal"] {
+            let error = parse(&["--allowed-git-host", bad]).resolve().unwrap_err();
+            assert!(error.to_string().contains("--allowed-git-host"), "{error}");
+        }
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub fn build_index_job(repo: &Repository, settings: &JobSettings) -> Result<(Job
         backoff_limit,
         ttl_seconds_after_finished,
         resources,
+        allowed_git_hosts,
     } = settings;
     let name = repo
         .meta()
@@ -136,7 +137,12 @@ pub fn build_index_job(repo: &Repository, settings: &JobSettings) -> Result<(Job
         limits.max_files().to_string(),
         "--max-repository-bytes".to_string(),
         limits.max_repository_bytes().to_string(),
+        "--fetch-timeout-seconds".to_string(),
+        fetch_timeout_seconds(timeout).to_string(),
     ]);
+    for host in allowed_git_hosts {
+        args.extend(["--allowed-host".to_string(), host.clone()]);
+    }
 
     let mut volumes = vec![Volume {
         name: "work".to_string(),
@@ -257,6 +263,14 @@ pub fn build_index_job(repo: &Repository, settings: &JobSettings) -> Result<(Job
         status: None,
     };
     Ok((job, run_id))
+}
+
+/// The job-runner's fetch deadline for a run whose whole deadline (`spec.timeout`, the Job's
+/// `activeDeadlineSeconds`) is `timeout`: half of it, at least one second. A fetch that hangs then
+/// fails the run with a clear "fetch aborted" error, recorded in the run, instead of the pod being
+/// killed with nothing recorded, and the other half is left for the analysis.
+pub fn fetch_timeout_seconds(timeout: std::time::Duration) -> u64 {
+    (timeout.as_secs() / 2).max(1)
 }
 
 /// The Job name and run id of the index run `repo` asks for now. The name changes with the UID,
@@ -402,6 +416,7 @@ mod tests {
                 ])),
                 ..ResourceRequirements::default()
             },
+            allowed_git_hosts: vec![],
         }
     }
 
@@ -467,6 +482,50 @@ mod tests {
                 "100000",
                 "--max-repository-bytes",
                 "2147483648",
+                "--fetch-timeout-seconds",
+                "900",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_fetch_timeout_is_half_of_spec_timeout_and_at_least_a_second() {
+        let mut repo = repo("demo");
+        repo.spec.timeout = Some("1h".into());
+        let args = args(&build(&repo).0);
+        assert_eq!(&args[args.len() - 2..], ["--fetch-timeout-seconds", "1800"]);
+        let job = build(&repo).0;
+        assert_eq!(job.spec.unwrap().active_deadline_seconds, Some(3600));
+        for (timeout, expected) in [(1, 1), (3, 1), (601, 300)] {
+            assert_eq!(
+                fetch_timeout_seconds(std::time::Duration::from_secs(timeout)),
+                expected
+            );
+        }
+    }
+
+    #[test]
+    fn allowed_git_hosts_become_repeated_allowed_host_flags_before_the_credentials() {
+        let mut repo = repo("private");
+        repo.spec.secret_ref = Some(SecretReference {
+            name: "git-creds".into(),
+        });
+        let settings = JobSettings {
+            allowed_git_hosts: vec!["git.internal.example".into(), "10.1.2.3".into()],
+            ..settings()
+        };
+        let args = args(&build_index_job(&repo, &settings).unwrap().0);
+        assert_eq!(
+            &args[args.len() - 8..],
+            [
+                "--fetch-timeout-seconds",
+                "900",
+                "--allowed-host",
+                "git.internal.example",
+                "--allowed-host",
+                "10.1.2.3",
+                "--credentials-dir",
+                "/var/run/reposage/git-credentials",
             ]
         );
     }
@@ -537,6 +596,8 @@ mod tests {
                 "10",
                 "--max-repository-bytes",
                 "2147483648",
+                "--fetch-timeout-seconds",
+                "900",
             ]
         );
     }

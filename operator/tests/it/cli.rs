@@ -46,6 +46,8 @@ fn help_explains_every_option_and_where_the_database_url_comes_from() {
         "--job-memory-limit",
         "--metrics-listen",
         "--watch-namespace",
+        "--allowed-git-host",
+        "REPOSAGE_ALLOWED_GIT_HOSTS",
         "--database-url-file",
         "crds",
         "migrate",

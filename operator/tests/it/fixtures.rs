@@ -122,7 +122,7 @@ pub fn repository_id() -> RepositoryId {
     RepositoryId(UID.parse().unwrap())
 }
 
-/// Job settings as the defaults resolve them, with a test image.
+/// Job settings as the defaults resolve them, with a test image and one allowed on-prem Git host.
 pub fn settings() -> JobSettings {
     JobSettings {
         image: "ghcr.io/reposage/reposage-job-runner:test".into(),
@@ -142,6 +142,7 @@ pub fn settings() -> JobSettings {
             ])),
             ..ResourceRequirements::default()
         },
+        allowed_git_hosts: vec!["git.internal.example".into()],
     }
 }
 

@@ -55,6 +55,22 @@ async fn a_new_repository_gets_an_index_job_a_reconciling_status_and_an_event(po
     let repo = Repository::test().finalized();
     let (expected_job, run_id) = build_index_job(&repo, &settings()).unwrap();
     let job_name = expected_job.name_any();
+    // the operator's allowed Git hosts and a fetch deadline from spec.timeout reach the job-runner
+    let args = expected_job
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .containers[0]
+        .args
+        .clone()
+        .unwrap();
+    let after = |flag: &str| args.iter().position(|a| a == flag).map(|i| args[i + 1].as_str());
+    assert_eq!(after("--allowed-host"), Some("git.internal.example"));
+    assert_eq!(after("--fetch-timeout-seconds"), Some("900"));
     let scripted = repo.clone();
     let (result, _) = reconcile_with(ctx.clone(), verifier, repo, move |verifier| async move {
         let verifier = verifier.handle_job_get(&job_name, None).await;
