@@ -162,3 +162,144 @@ async fn invalid_utf8_crlf_and_bom_are_handled_without_panic(pool: PgPool) {
     .unwrap();
     assert_eq!(latin1, "caf\u{FFFD} cr\u{FFFD}me\n");
 }
+
+/// Size of the huge blob: the "one huge file (hundreds of MB)" row of SECURITY.md.
+const HUGE_BLOB_BYTES: usize = 200 * 1024 * 1024;
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn a_200_mb_blob_is_recorded_too_large_without_being_read_and_the_run_succeeds(pool: PgPool) {
+    use std::io::Write;
+
+    let store = Store::from_pool(pool);
+    let fixture = GitFixture::new();
+    let repo = fixture.repo();
+    // Streamed into the object database 1 MiB at a time: the test never holds the 200 MB.
+    let line = b"pub fn huge() -> u64 { 42 } // the analyser must never read this file\n";
+    let chunk: Vec<u8> = line.iter().copied().cycle().take(1024 * 1024).collect();
+    let mut writer = repo.blob_writer(None).unwrap();
+    for _ in 0..HUGE_BLOB_BYTES / chunk.len() {
+        writer.write_all(&chunk).unwrap();
+    }
+    let huge = writer.commit().unwrap();
+    let mut tree = repo.treebuilder(None).unwrap();
+    tree.insert("huge.rs", huge, 0o100644).unwrap();
+    for (name, text) in [
+        ("main.rs", "fn main() {\n    println!(\"hi\");\n}\n"),
+        ("lib.py", "def f(x):\n    return x + 1\n"),
+        ("README.md", "# Huge\n\nA repository with one huge file.\n"),
+    ] {
+        tree.insert(name, repo.blob(text.as_bytes()).unwrap(), 0o100644)
+            .unwrap();
+    }
+    let tree = repo.find_tree(tree.write().unwrap()).unwrap();
+    let signature = git2::Signature::new(
+        "RepoSage Tests",
+        "tests@reposage.dev",
+        &git2::Time::new(1_700_000_000, 0),
+    )
+    .unwrap();
+    repo.commit(
+        Some("refs/heads/main"),
+        &signature,
+        &signature,
+        "huge",
+        &tree,
+        &[],
+    )
+    .unwrap();
+
+    // the default caps of `reposage-job-runner index` (1 MiB per file)
+    let request = request(&fixture, "huge");
+    assert_eq!(request.max_file_bytes, 1024 * 1024);
+    let summary = index(&store, request).await;
+    let rows = file_rows(&store, summary.repository_id).await;
+    let huge_row = rows.iter().find(|r| r.0 == "huge.rs").unwrap();
+    assert_eq!(huge_row.9.as_deref(), Some("too-large"));
+    assert_eq!(
+        huge_row.4, HUGE_BLOB_BYTES as i64,
+        "the size comes from the tree entry"
+    );
+    assert_eq!(huge_row.5, 0, "no lines: the content was never read");
+    assert_eq!(summary.stats.analysed_files, 3);
+    assert_eq!(summary.stats.skipped["too-large"], 1);
+    for analysed in ["main.rs", "lib.py", "README.md"] {
+        let row = rows.iter().find(|r| r.0 == analysed).unwrap();
+        assert!(row.9.is_none() && row.5 > 0, "{row:?}");
+    }
+    // nothing of the huge file is stored or searchable
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blobs WHERE sha = $1")
+        .bind(huge.to_string())
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+    let hits = store
+        .search_substring(&SearchQuery {
+            text: "must never read this file".into(),
+            repository: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert!(hits.is_empty());
+}
+
+#[test]
+fn a_fetch_byte_cap_aborts_a_large_remote_with_a_clear_error() {
+    use reposage_analysis::{Error, FetchOptions, RefRequest, Source, open_or_fetch};
+
+    // 32 MiB of incompressible content: the pack on the wire really is that large
+    let remote = GitFixture::new();
+    let mut noise = vec![0u8; 32 * 1024 * 1024];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for byte in noise.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *byte = x as u8;
+    }
+    remote.commit(
+        "main",
+        "large",
+        &[
+            ("data.bin", reposage_testkit::Entry::File(noise)),
+            ("main.rs", reposage_testkit::Entry::text("fn main() {}")),
+        ],
+    );
+    let work = tempfile::tempdir().unwrap();
+    let cap = 4 * 1024 * 1024;
+    let options = FetchOptions {
+        git_ref: RefRequest::Default,
+        max_bytes: cap,
+        // libgit2's `file://` transport cannot fetch shallow
+        depth: 0,
+        ..FetchOptions::default()
+    };
+    // `file://` stands in for a server here; `Source::parse` refuses it for users
+    let error = open_or_fetch(&Source::Remote(remote.file_url()), work.path(), &options).unwrap_err();
+    assert!(
+        matches!(error, Error::TooLarge { limit } if limit == cap),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "fetch aborted: the repository exceeds the limit of 4194304 bytes"
+    );
+    // the transfer stopped near the cap: far less than the remote's 32 MiB reached the disk
+    let on_disk: u64 = walk_size(&work.path().join("repository.git"));
+    assert!(on_disk < 16 * 1024 * 1024, "{on_disk} bytes written");
+}
+
+fn walk_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => walk_size(&e.path()),
+                    _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
