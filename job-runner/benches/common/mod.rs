@@ -1,0 +1,154 @@
+//! What the job-runner's bench binaries share: a database of their own, timed index runs, git
+//! repositories written with git2, a deterministic generator.
+
+// Each bench binary compiles this module and uses a different part of it.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use git2::build::TreeUpdateBuilder;
+use git2::{FileMode, Repository, Signature};
+use reposage_analysis::{FetchOptions, RefRequest, Source, UrlPolicy};
+use reposage_job_runner::index::{IndexRequest, IndexSummary, SharedTokenCounter, run_index};
+use reposage_job_runner::progress::NoProgress;
+use reposage_store::{NewRepository, RepositoryId, RunId, Store};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool};
+use uuid::Uuid;
+
+pub type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// A number from the environment, or `default`.
+pub fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A database of its own, created for this run and dropped at the end.
+pub struct BenchDatabase {
+    admin: PgPool,
+    name: String,
+    pub store: Store,
+}
+
+impl BenchDatabase {
+    pub async fn create(url: &str) -> BenchResult<Self> {
+        let options = PgConnectOptions::from_str(url)?.disable_statement_logging();
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let name = format!("reposage_bench_{}", Uuid::new_v4().simple());
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.database(&name))
+            .await?;
+        let store = Store::from_pool(pool);
+        store.migrate().await?;
+        println!("database {name} created");
+        Ok(Self { admin, name, store })
+    }
+
+    pub async fn drop(self) {
+        self.store.pool().close().await;
+        let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        )))
+        .execute(&self.admin)
+        .await;
+        match dropped {
+            Ok(_) => println!("database {} dropped", self.name),
+            Err(e) => eprintln!("could not drop database {}: {e}", self.name),
+        }
+    }
+}
+
+/// Indexes the repository at `path` as `bench/<name>` with the CLI's defaults and no embedder.
+pub async fn index_timed(store: &Store, path: &Path, name: &str) -> BenchResult<(IndexSummary, Duration)> {
+    let request = IndexRequest {
+        run_id: RunId::new_random(),
+        repository: NewRepository {
+            id: RepositoryId(Uuid::new_v5(&Uuid::NAMESPACE_URL, name.as_bytes())),
+            namespace: "bench".into(),
+            name: name.into(),
+            url: path.display().to_string(),
+            git_ref: None,
+        },
+        source: Source::Local(path.to_path_buf()),
+        fetch: FetchOptions {
+            git_ref: RefRequest::Default,
+            ..FetchOptions::default()
+        },
+        url_policy: UrlPolicy::default(),
+        include: vec![],
+        exclude: vec![],
+        max_file_bytes: 1024 * 1024,
+        max_files: 100_000,
+        parse_timeout: Duration::from_secs(5),
+        chunk_budget: reposage_analysis::chunk::ChunkBudget::default(),
+        token_counter: SharedTokenCounter::approximate(),
+        embedding: None,
+        work_dir: std::env::temp_dir(),
+    };
+    let started = Instant::now();
+    let summary = run_index(store, request, Arc::new(NoProgress)).await?;
+    Ok((summary, started.elapsed()))
+}
+
+/// The author and committer of bench commits (a fixed time, so runs are repeatable).
+pub fn signature() -> Result<Signature<'static>, git2::Error> {
+    Signature::new(
+        "RepoSage Bench",
+        "bench@reposage.dev",
+        &git2::Time::new(1_700_000_000, 0),
+    )
+}
+
+/// A new repository at `path` whose `main` holds `files` (path, text) in one commit.
+pub fn commit_files(path: &Path, files: &[(String, String)]) -> BenchResult<()> {
+    let repo = Repository::init(path)?;
+    repo.set_head("refs/heads/main")?;
+    let empty = repo.find_tree(repo.treebuilder(None)?.write()?)?;
+    let mut update = TreeUpdateBuilder::new();
+    for (file, text) in files {
+        update.upsert(file.as_str(), repo.blob(text.as_bytes())?, FileMode::Blob);
+    }
+    let tree = repo.find_tree(update.create_updated(&repo, &empty)?)?;
+    let signature = signature()?;
+    repo.commit(Some("refs/heads/main"), &signature, &signature, "corpus", &tree, &[])?;
+    Ok(())
+}
+
+/// A small deterministic generator (xorshift64*).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub fn pick<'a>(&mut self, words: &[&'a str]) -> &'a str {
+        words[self.below(words.len())]
+    }
+
+    /// A float in [0, 1).
+    pub fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
