@@ -24,6 +24,20 @@ pub struct ModelInfo {
     pub max_tokens: usize,
 }
 
+impl ModelInfo {
+    /// `Ok` when a vector of `len` entries fits this model, [`Error::Dimension`](crate::Error) otherwise.
+    pub fn check_dimension(&self, len: usize) -> Result<()> {
+        if len == self.dimension {
+            Ok(())
+        } else {
+            Err(crate::Error::Dimension {
+                expected: self.dimension,
+                actual: len,
+            })
+        }
+    }
+}
+
 /// Turns texts into vectors.
 #[async_trait]
 pub trait Embedder: Send + Sync + fmt::Debug {

@@ -298,12 +298,7 @@ impl VectorStore for EmbeddedStore {
         let mut hashes = Vec::with_capacity(points.len());
         let mut vectors = Vec::with_capacity(points.len());
         for point in points {
-            if point.vector.len() != model.dimension {
-                return Err(Error::Dimension {
-                    expected: model.dimension,
-                    actual: point.vector.len(),
-                });
-            }
+            model.check_dimension(point.vector.len())?;
             hashes.push(point.content_hash.clone());
             vectors.push(point.vector.clone());
         }
@@ -339,12 +334,7 @@ impl VectorStore for EmbeddedStore {
         filter: &VectorFilter,
         k: usize,
     ) -> Result<Vec<VectorHit>> {
-        if query.len() != model.dimension {
-            return Err(Error::Dimension {
-                expected: model.dimension,
-                actual: query.len(),
-            });
-        }
+        model.check_dimension(query.len())?;
         let mut hits = Vec::new();
         for (repository, version) in self.store.index_versions(&filter.repositories).await? {
             let loaded = self.repository(model, repository, version).await?;

@@ -269,11 +269,8 @@ impl VectorStore for QdrantStore {
         if points.is_empty() {
             return Ok(());
         }
-        if let Some(point) = points.iter().find(|p| p.vector.len() != model.dimension) {
-            return Err(Error::Dimension {
-                expected: model.dimension,
-                actual: point.vector.len(),
-            });
+        for point in points {
+            model.check_dimension(point.vector.len())?;
         }
         let Some(collection) = self.prepare(model, true).await? else {
             return Err(Error::Qdrant("the collection could not be created".into()));
@@ -326,12 +323,7 @@ impl VectorStore for QdrantStore {
         filter: &VectorFilter,
         k: usize,
     ) -> Result<Vec<VectorHit>> {
-        if query.len() != model.dimension {
-            return Err(Error::Dimension {
-                expected: model.dimension,
-                actual: query.len(),
-            });
-        }
+        model.check_dimension(query.len())?;
         if k == 0 {
             return Ok(Vec::new());
         }
