@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use reposage_job_runner::retrieval_config::RetrievalArgs;
+
 /// How the database URL is given; shown after the options in `--help`.
 pub const DATABASE_URL_HELP: &str = "\
 Database:
@@ -36,6 +38,11 @@ pub struct Config {
     #[arg(long, global = true, env = "REPOSAGE_MAX_BODY_BYTES", value_name = "BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Search: the embedder (`--embedder local|openai|none`) and vector store, as the job-runner
+    /// takes them. The index must have been embedded with the same model for semantic hits.
+    #[command(flatten)]
+    pub retrieval: RetrievalArgs,
+
     /// The Postgres URL from the DATABASE_URL environment variable (never a command-line argument).
     #[arg(skip = std::env::var("DATABASE_URL").ok())]
     pub database_url: Option<String>,
@@ -49,6 +56,7 @@ impl fmt::Debug for Config {
             max_connections,
             request_timeout,
             max_body_bytes,
+            retrieval,
             database_url,
         } = self;
         f.debug_struct("Config")
@@ -57,7 +65,48 @@ impl fmt::Debug for Config {
             .field("max_connections", max_connections)
             .field("request_timeout", request_timeout)
             .field("max_body_bytes", max_body_bytes)
+            .field("retrieval", &RedactedRetrieval(retrieval))
             .field("database_url", &database_url.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// [`RetrievalArgs`] for logs: its derived `Debug` would print the API keys read from the
+/// environment.
+struct RedactedRetrieval<'a>(&'a RetrievalArgs);
+
+impl fmt::Debug for RedactedRetrieval<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let RetrievalArgs {
+            embedder,
+            embedding_model_dir,
+            embedding_batch_size,
+            openai_base_url,
+            openai_embedding_model,
+            openai_embedding_dimension,
+            openai_max_concurrency,
+            openai_api_key_file,
+            vector_store,
+            qdrant_url,
+            qdrant_api_key_file,
+            openai_api_key,
+            qdrant_api_key,
+        } = self.0;
+        let redacted = |secret: &Option<String>| secret.as_ref().map(|_| "<redacted>");
+        f.debug_struct("RetrievalArgs")
+            .field("embedder", embedder)
+            .field("embedding_model_dir", embedding_model_dir)
+            .field("embedding_batch_size", embedding_batch_size)
+            .field("openai_base_url", openai_base_url)
+            .field("openai_embedding_model", openai_embedding_model)
+            .field("openai_embedding_dimension", openai_embedding_dimension)
+            .field("openai_max_concurrency", openai_max_concurrency)
+            .field("openai_api_key_file", openai_api_key_file)
+            .field("vector_store", vector_store)
+            .field("qdrant_url", qdrant_url)
+            .field("qdrant_api_key_file", qdrant_api_key_file)
+            .field("openai_api_key", &redacted(openai_api_key))
+            .field("qdrant_api_key", &redacted(qdrant_api_key))
             .finish()
     }
 }
@@ -100,6 +149,7 @@ mod tests {
             max_connections,
             request_timeout,
             max_body_bytes,
+            retrieval: _,
             database_url: _,
         } = Cli::try_parse_from(["api"]).unwrap().config;
         assert_eq!(listen, "0.0.0.0:8080".parse().unwrap());
@@ -115,12 +165,23 @@ mod tests {
     }
 
     #[test]
-    fn debug_output_redacts_the_database_url() {
+    fn debug_output_redacts_the_database_url_and_api_keys() {
         let mut config = Cli::try_parse_from(["api"]).unwrap().config;
         config.database_url = Some("postgres://user:hunter2@db/reposage".into());
+        config.retrieval.openai_api_key = Some("sk-openai-secret".into());
+        config.retrieval.qdrant_api_key = Some("qdrant-secret".into());
         let text = format!("{config:?}");
-        assert!(!text.contains("hunter2"), "{text}");
+        for secret in ["hunter2", "sk-openai-secret", "qdrant-secret"] {
+            assert!(!text.contains(secret), "{text}");
+        }
         assert!(text.contains("<redacted>"));
+    }
+
+    #[test]
+    fn the_embedder_can_be_switched_off_for_lexical_search_only() {
+        use reposage_job_runner::retrieval_config::EmbedderKind;
+        let config = Cli::try_parse_from(["api", "--embedder", "none"]).unwrap().config;
+        assert_eq!(config.retrieval.embedder, EmbedderKind::None);
     }
 
     #[test]

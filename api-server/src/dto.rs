@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use reposage_store::{RepositoryRecord, RunEvent, RunKind, RunRecord, RunStats, RunStatus, SearchHit};
+use reposage_store::{RepositoryRecord, RunEvent, RunKind, RunRecord, RunStats, RunStatus};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -226,6 +226,10 @@ pub struct Stats {
     pub symbols: u64,
     /// Chunks indexed.
     pub chunks: u64,
+    /// Chunks this run embedded (the others' vectors were cached by content hash).
+    pub chunks_embedded: u64,
+    /// Secrets redacted in the files this run analysed (counts only, never values).
+    pub secrets_redacted: u64,
     /// Analysed files per language.
     pub languages: BTreeMap<String, u64>,
     /// Skipped files per reason.
@@ -243,6 +247,8 @@ impl From<RunStats> for Stats {
             bytes,
             symbols,
             chunks,
+            chunks_embedded,
+            secrets_redacted,
             languages,
             skipped,
         } = stats;
@@ -255,6 +261,8 @@ impl From<RunStats> for Stats {
             bytes,
             symbols,
             chunks,
+            chunks_embedded,
+            secrets_redacted,
             languages,
             skipped,
         }
@@ -305,77 +313,6 @@ impl From<RunEvent> for Event {
             duration_ms,
             message,
             at: created_at,
-        }
-    }
-}
-
-/// `GET /api/v1/search`: the query as searched and the matching files.
-#[derive(Debug, Serialize)]
-pub struct SearchResults {
-    /// The text searched for (trimmed).
-    pub query: String,
-    /// Matching files, path matches first.
-    pub items: Vec<SearchItem>,
-}
-
-/// A file whose path or content contains the query.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SearchItem {
-    /// The repository's id.
-    pub repository_id: Uuid,
-    /// The repository's namespace.
-    pub namespace: String,
-    /// The repository's name.
-    pub repository: String,
-    /// The commit the file was indexed at.
-    pub commit_sha: Option<String>,
-    /// Path in the repository.
-    pub path: String,
-    /// Detected language.
-    pub language: Option<String>,
-    /// True when the path itself contains the query.
-    pub path_match: bool,
-    /// Matching lines (at most five per file).
-    pub matches: Vec<LineMatch>,
-}
-
-/// One matching line.
-#[derive(Debug, Serialize)]
-pub struct LineMatch {
-    /// 1-based line number.
-    pub line: i64,
-    /// The line's text (cut at 300 characters).
-    pub text: String,
-}
-
-impl From<SearchHit> for SearchItem {
-    fn from(hit: SearchHit) -> Self {
-        let SearchHit {
-            repository_id,
-            namespace,
-            repository,
-            commit_sha,
-            path,
-            language,
-            path_match,
-            matches,
-        } = hit;
-        Self {
-            repository_id: repository_id.0,
-            namespace,
-            repository,
-            commit_sha,
-            path,
-            language,
-            path_match,
-            matches: matches
-                .into_iter()
-                .map(|m| LineMatch {
-                    line: m.line,
-                    text: m.text,
-                })
-                .collect(),
         }
     }
 }

@@ -36,6 +36,9 @@ pub enum Error {
     /// The HTTP server stopped with an error.
     #[error("the HTTP server failed")]
     Serve(#[source] std::io::Error),
+    /// The retrieval configuration (embedder, vector store) could not be resolved.
+    #[error("cannot set up search")]
+    Retrieval(#[source] reposage_job_runner::Error),
 }
 
 /// Result with the server's [`Error`].
@@ -52,9 +55,24 @@ pub enum ApiError {
         /// What is wrong with it, fit for the client.
         detail: String,
     },
+    /// A search query the retrieval layer refused (bad regex, nothing to search for, …); the detail
+    /// is the reason, verbatim.
+    #[error("invalid query `{parameter}`: {detail}")]
+    InvalidQuery {
+        /// The parameter holding the query (`q` in a query string, `query` in a JSON body).
+        parameter: &'static str,
+        /// Why the query was refused, fit for the client.
+        detail: String,
+    },
     /// The request could not be understood (e.g. a malformed query string or body).
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The JSON body is well-formed but does not fit the expected shape (unknown field, wrong type).
+    #[error("invalid body: {0}")]
+    InvalidBody(String),
+    /// The body is not of a media type the route accepts.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
     /// The addressed resource (a repository, a run) does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -70,9 +88,12 @@ pub enum ApiError {
     /// The request did not complete within the configured timeout.
     #[error("request timed out")]
     Timeout,
-    /// A dependency (the database) is not available; the client may retry.
+    /// A dependency (the database, the embedding service) is not available; the client may retry.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A service the server calls (the embedding API) refused or failed the call.
+    #[error("bad gateway: {0}")]
+    BadGateway(String),
     /// Something failed inside the server; details are in the server logs only.
     #[error("internal error")]
     Internal,
@@ -122,13 +143,17 @@ impl ApiError {
     /// The HTTP status answered.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidParameter { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidParameter { .. } | Self::InvalidQuery { .. } | Self::InvalidBody(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotFound(_) | Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Status(status) => *status,
         }
@@ -138,13 +163,17 @@ impl ApiError {
     pub fn slug(&self) -> &'static str {
         match self {
             Self::InvalidParameter { .. } => "invalid-parameter",
+            Self::InvalidQuery { .. } => "invalid-query",
             Self::BadRequest(_) => "bad-request",
+            Self::InvalidBody(_) => "invalid-body",
+            Self::UnsupportedMediaType => "unsupported-media-type",
             Self::NotFound(_) => "not-found",
             Self::RouteNotFound(_) => "route-not-found",
             Self::MethodNotAllowed => "method-not-allowed",
             Self::PayloadTooLarge => "payload-too-large",
             Self::Timeout => "timeout",
             Self::Unavailable(_) => "unavailable",
+            Self::BadGateway(_) => "bad-gateway",
             Self::Internal => "internal",
             Self::Status(_) => "http-error",
         }
@@ -153,13 +182,17 @@ impl ApiError {
     fn title(&self) -> &'static str {
         match self {
             Self::InvalidParameter { .. } => "Invalid parameter",
+            Self::InvalidQuery { .. } => "Invalid search query",
             Self::BadRequest(_) => "Bad request",
+            Self::InvalidBody(_) => "Invalid request body",
+            Self::UnsupportedMediaType => "Unsupported media type",
             Self::NotFound(_) => "Not found",
             Self::RouteNotFound(_) => "Route not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::PayloadTooLarge => "Payload too large",
             Self::Timeout => "Request timed out",
             Self::Unavailable(_) => "Service unavailable",
+            Self::BadGateway(_) => "Bad gateway",
             Self::Internal => "Internal server error",
             Self::Status(status) => status.canonical_reason().unwrap_or("HTTP error"),
         }
@@ -168,7 +201,15 @@ impl ApiError {
     fn detail(&self) -> String {
         match self {
             Self::InvalidParameter { parameter, detail } => format!("parameter `{parameter}` {detail}"),
-            Self::BadRequest(detail) | Self::NotFound(detail) | Self::Unavailable(detail) => detail.clone(),
+            Self::InvalidQuery { detail, .. }
+            | Self::BadRequest(detail)
+            | Self::InvalidBody(detail)
+            | Self::NotFound(detail)
+            | Self::Unavailable(detail)
+            | Self::BadGateway(detail) => detail.clone(),
+            Self::UnsupportedMediaType => {
+                "the body must be JSON, sent with `Content-Type: application/json`".to_string()
+            }
             Self::RouteNotFound(path) => format!("no route matches {path}"),
             Self::MethodNotAllowed => "this route does not accept the request method".to_string(),
             Self::PayloadTooLarge => "the request body exceeds the configured limit".to_string(),
@@ -188,7 +229,9 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail: self.detail(),
             parameter: match &self {
-                Self::InvalidParameter { parameter, .. } => Some(parameter),
+                Self::InvalidParameter { parameter, .. } | Self::InvalidQuery { parameter, .. } => {
+                    Some(parameter)
+                }
                 _ => None,
             },
         };
@@ -204,6 +247,44 @@ impl From<reposage_store::Error> for ApiError {
     fn from(error: reposage_store::Error) -> Self {
         match error {
             reposage_store::Error::NotFound { what, id } => Self::NotFound(format!("{what} {id} not found")),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl ApiError {
+    /// The answer to a failed search. `parameter` names where the query came from (`q` or `query`).
+    ///
+    /// The user's mistakes (a bad regex, a filter without a value, nothing to search for) are 422s
+    /// with the retrieval layer's reason; a failing embedding API or vector store is a 502/503 whose
+    /// detail says what to do, never what the service answered (that is logged); everything else is
+    /// an internal error.
+    pub fn from_search(error: reposage_retrieval::Error, parameter: &'static str) -> Self {
+        use reposage_retrieval::Error as E;
+        match error {
+            E::InvalidQuery(detail) => Self::InvalidQuery { parameter, detail },
+            E::Store(store) => Self::from(store),
+            E::Unauthorized { .. } => {
+                tracing::error!(error = %error_chain(&error), "the embedding API refused the credentials");
+                Self::BadGateway(
+                    "the embedding service refused this server's request; see server logs, or search with \
+                     mode=lexical"
+                        .to_string(),
+                )
+            }
+            E::Api(_) | E::Dimension { .. } => {
+                tracing::warn!(error = %error_chain(&error), "the embedding API failed");
+                Self::Unavailable(
+                    "the embedding service is not available; retry later, or search with mode=lexical"
+                        .to_string(),
+                )
+            }
+            E::Qdrant(_) => {
+                tracing::warn!(error = %error_chain(&error), "the vector store failed");
+                Self::Unavailable(
+                    "the vector store is not available; retry later, or search with mode=lexical".to_string(),
+                )
+            }
             other => Self::internal(&other),
         }
     }

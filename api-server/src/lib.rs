@@ -1,5 +1,6 @@
 //! The RepoSage API server: REST over the Postgres store — repositories, runs and their events,
-//! substring search — plus health, readiness and Prometheus metrics.
+//! lexical, semantic and hybrid search ([`reposage_retrieval::Searcher`]) — plus health, readiness
+//! and Prometheus metrics.
 //!
 //! [`app`] builds the whole router from an [`AppState`], so tests drive it with
 //! `tower::ServiceExt::oneshot` without a socket; [`run`] serves it until a shutdown future resolves.
@@ -13,6 +14,7 @@ mod error;
 mod extract;
 mod metrics;
 mod routes;
+mod search;
 
 use std::any::Any;
 use std::future::Future;
@@ -25,6 +27,7 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use reposage_retrieval::{SearchParams as SearcherParams, Searcher};
 use reposage_store::{Store, resolve_database_url};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -36,9 +39,12 @@ use tracing::Level;
 
 pub use config::{Config, DATABASE_URL_HELP, Limits};
 pub use error::{ApiError, Error, PROBLEM_JSON, PROBLEM_TYPE_BASE, Result};
-pub use extract::{ApiPath, ApiQuery};
+pub use extract::{ApiJson, ApiPath, ApiQuery};
 pub use metrics::{Metrics, OPENMETRICS_CONTENT_TYPE, PREFIX as METRICS_PREFIX, UNMATCHED_ROUTE};
-pub use routes::{DEFAULT_SEARCH_LIMIT, MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, SearchParams, parse_search};
+pub use search::{
+    DEFAULT_SEARCH_LIMIT, MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, MAX_SEARCH_REPOSITORIES, SearchBody, parse_body,
+    parse_query_string,
+};
 
 /// Header carrying the request id (generated when the client sends none, echoed on the response).
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -47,18 +53,31 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 #[derive(Debug, Clone)]
 pub struct AppState {
     store: Store,
+    searcher: Searcher,
     metrics: Arc<Metrics>,
     limits: Limits,
 }
 
 impl AppState {
-    /// State over `store` with a fresh metrics registry and the default [`Limits`].
+    /// State over `store` with a fresh metrics registry, the default [`Limits`] and lexical search
+    /// only (hybrid searches say they are `degraded`; semantic ones are refused).
     pub fn new(store: Store) -> Self {
         Self {
+            searcher: Searcher::new(store.clone(), None, SearcherParams::default()),
             store,
             metrics: Arc::new(Metrics::new()),
             limits: Limits::default(),
         }
+    }
+
+    /// The same state searching with `searcher` (e.g. one with an embedder and a vector store).
+    pub fn with_searcher(self, searcher: Searcher) -> Self {
+        Self { searcher, ..self }
+    }
+
+    /// The searcher behind `/api/v1/search`.
+    pub fn searcher(&self) -> &Searcher {
+        &self.searcher
     }
 
     /// The same state with other HTTP limits.
@@ -124,7 +143,10 @@ pub fn app(state: AppState) -> Router {
             get(routes::get_repository_overview),
         )
         .route("/api/v1/runs/{id}", get(routes::get_run))
-        .route("/api/v1/search", get(routes::search))
+        .route(
+            "/api/v1/search",
+            get(search::search_get).post(search::search_post),
+        )
         .fallback(routes::route_not_found)
         .layer(middleware)
         .with_state(state)
@@ -194,6 +216,7 @@ pub async fn migrate(config: Config) -> Result<()> {
         max_connections,
         request_timeout: _,
         max_body_bytes: _,
+        retrieval: _,
         database_url,
     } = config;
     let store = connect(database_url, database_url_file.as_deref(), max_connections).await?;
@@ -202,9 +225,10 @@ pub async fn migrate(config: Config) -> Result<()> {
     Ok(())
 }
 
-/// Applies pending migrations, then serves the API as configured until `shutdown` resolves and
-/// drains in-flight requests. (Migrations take an advisory lock, so replicas starting together wait
-/// for each other.)
+/// Applies pending migrations, sets up search (loads the embedding model or connects to the
+/// embedding API and vector store the retrieval flags name; `--embedder none` searches lexically
+/// only), then serves the API as configured until `shutdown` resolves and drains in-flight requests.
+/// (Migrations take an advisory lock, so replicas starting together wait for each other.)
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
     let Config {
         listen,
@@ -212,11 +236,22 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         max_connections,
         request_timeout,
         max_body_bytes,
+        retrieval,
         database_url,
     } = config;
     let store = connect(database_url, database_url_file.as_deref(), max_connections).await?;
     store.migrate().await?;
-    let state = AppState::new(store).with_limits(Limits {
+    let semantic = retrieval
+        .resolve(&store)
+        .await
+        .map_err(Error::Retrieval)?
+        .semantic;
+    match &semantic {
+        Some((embedder, _)) => tracing::info!(model = %embedder.model().id, "semantic and hybrid search on"),
+        None => tracing::info!("no embedder configured: lexical search only"),
+    }
+    let searcher = Searcher::new(store.clone(), semantic, SearcherParams::default());
+    let state = AppState::new(store).with_searcher(searcher).with_limits(Limits {
         request_timeout: Duration::from_secs(request_timeout),
         max_body_bytes,
     });

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use reposage_api_server::{Config, DATABASE_URL_HELP};
 use tracing_subscriber::EnvFilter;
 
@@ -75,7 +75,9 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let Cli { command, config } = Cli::parse();
+    // Every option (the retrieval flags flattened from the job-runner too) may follow `serve`.
+    let matches = Cli::command().mut_args(|arg| arg.global(true)).get_matches();
+    let Cli { command, config } = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     init_tracing();
     match command.unwrap_or(Command::Serve) {
         Command::Serve => reposage_api_server::run(config, shutdown_signal())

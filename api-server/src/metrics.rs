@@ -36,12 +36,29 @@ struct DurationLabels {
     route: String,
 }
 
+/// Labels of [`Metrics::search_durations`] and [`Metrics::search_degraded`].
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SearchLabels {
+    mode: &'static str,
+}
+
+/// Labels of [`Metrics::search_results`].
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SearchResultLabels {
+    mode: &'static str,
+    /// `hits` or `empty`.
+    result: &'static str,
+}
+
 /// The metrics registry and the metrics the server records.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     durations: Family<DurationLabels, Histogram, fn() -> Histogram>,
+    search_durations: Family<SearchLabels, Histogram, fn() -> Histogram>,
+    search_results: Family<SearchResultLabels, Counter>,
+    search_degraded: Family<SearchLabels, Counter>,
 }
 
 fn duration_histogram() -> Histogram {
@@ -67,10 +84,34 @@ impl Metrics {
             Unit::Seconds,
             durations.clone(),
         );
+        let search_durations =
+            Family::<SearchLabels, Histogram, fn() -> Histogram>::new_with_constructor(duration_histogram);
+        registry.register_with_unit(
+            "search_duration",
+            "Time to run a successful search (query embedding included), by the mode asked for",
+            Unit::Seconds,
+            search_durations.clone(),
+        );
+        let search_results = Family::<SearchResultLabels, Counter>::default();
+        registry.register(
+            "search_results",
+            "Successful searches by mode and whether they found anything (result=\"hits\"|\"empty\"); \
+             the hit rate is hits / (hits + empty)",
+            search_results.clone(),
+        );
+        let search_degraded = Family::<SearchLabels, Counter>::default();
+        registry.register(
+            "search_degraded",
+            "Searches answered with less than the mode asked for (no embedder, or the embedder failed)",
+            search_degraded.clone(),
+        );
         Self {
             registry,
             requests,
             durations,
+            search_durations,
+            search_results,
+            search_degraded,
         }
     }
 
@@ -89,6 +130,22 @@ impl Metrics {
                 route: route.to_string(),
             })
             .observe(seconds);
+    }
+
+    /// Records one successful search in `mode` (`lexical`, `semantic` or `hybrid`).
+    pub fn observe_search(&self, mode: &'static str, seconds: f64, hits: usize, degraded: bool) {
+        self.search_durations
+            .get_or_create(&SearchLabels { mode })
+            .observe(seconds);
+        self.search_results
+            .get_or_create(&SearchResultLabels {
+                mode,
+                result: if hits == 0 { "empty" } else { "hits" },
+            })
+            .inc();
+        if degraded {
+            self.search_degraded.get_or_create(&SearchLabels { mode }).inc();
+        }
     }
 
     /// The OpenMetrics text exposition of every registered metric.
@@ -170,5 +227,24 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn searches_are_timed_by_mode_and_counted_as_hits_or_empty() {
+        let metrics = Metrics::new();
+        metrics.observe_search("hybrid", 0.004, 3, false);
+        metrics.observe_search("hybrid", 0.002, 0, true);
+        metrics.observe_search("lexical", 0.001, 1, false);
+        let text = metrics.encode().unwrap();
+        for expected in [
+            r#"reposage_api_search_duration_seconds_count{mode="hybrid"} 2"#,
+            r#"reposage_api_search_duration_seconds_count{mode="lexical"} 1"#,
+            r#"reposage_api_search_results_total{mode="hybrid",result="hits"} 1"#,
+            r#"reposage_api_search_results_total{mode="hybrid",result="empty"} 1"#,
+            r#"reposage_api_search_results_total{mode="lexical",result="hits"} 1"#,
+            r#"reposage_api_search_degraded_total{mode="hybrid"} 1"#,
+        ] {
+            assert!(text.contains(expected), "{expected} missing from\n{text}");
+        }
     }
 }

@@ -4,22 +4,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
-use reposage_store::{RepositoryId, RunId, SearchQuery, Store};
-use serde::Deserialize;
+use reposage_store::{RepositoryId, RunId, Store};
 use serde_json::json;
 
 use crate::AppState;
-use crate::dto::{List, Repository, RepositoryDetail, Run, SearchItem, SearchResults};
+use crate::dto::{List, Repository, RepositoryDetail, Run};
 use crate::error::{ApiError, error_chain};
-use crate::extract::{ApiPath, ApiQuery};
+use crate::extract::ApiPath;
 use crate::metrics::OPENMETRICS_CONTENT_TYPE;
-
-/// Most characters a search query may have (after trimming).
-pub const MAX_QUERY_CHARS: usize = 256;
-/// Files returned by a search when no `limit` is given.
-pub const DEFAULT_SEARCH_LIMIT: i64 = 20;
-/// Largest `limit` a search accepts.
-pub const MAX_SEARCH_LIMIT: i64 = 100;
 
 /// `GET /healthz`: the process is alive. No I/O.
 pub async fn healthz() -> Json<serde_json::Value> {
@@ -125,75 +117,6 @@ async fn run_with_events(store: &Store, id: RunId) -> Result<Option<Run>, ApiErr
     Ok(Some(Run::from_record(run, events)))
 }
 
-/// The raw query string of `GET /api/v1/search`; every value is validated by [`parse_search`] so
-/// errors name the parameter.
-#[derive(Debug, Default, Deserialize)]
-pub struct SearchParams {
-    /// The text to find.
-    pub q: Option<String>,
-    /// A repository id to restrict the search to.
-    pub repository: Option<String>,
-    /// Most files returned.
-    pub limit: Option<String>,
-}
-
-/// Validates search parameters into a store query.
-pub fn parse_search(params: SearchParams) -> Result<SearchQuery, ApiError> {
-    let SearchParams { q, repository, limit } = params;
-    let text = q
-        .ok_or_else(|| ApiError::invalid_parameter("q", "is required"))?
-        .trim()
-        .to_string();
-    if text.is_empty() {
-        return Err(ApiError::invalid_parameter("q", "must not be empty"));
-    }
-    if text.chars().count() > MAX_QUERY_CHARS {
-        return Err(ApiError::invalid_parameter(
-            "q",
-            format!("must be at most {MAX_QUERY_CHARS} characters"),
-        ));
-    }
-    let limit = match limit {
-        None => DEFAULT_SEARCH_LIMIT,
-        Some(raw) => raw
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=MAX_SEARCH_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::invalid_parameter(
-                    "limit",
-                    format!("must be an integer from 1 to {MAX_SEARCH_LIMIT}"),
-                )
-            })?,
-    };
-    let repository = repository
-        .map(|raw| {
-            raw.trim()
-                .parse::<RepositoryId>()
-                .map_err(|_| ApiError::invalid_parameter("repository", "must be a UUID"))
-        })
-        .transpose()?;
-    Ok(SearchQuery {
-        text,
-        repository,
-        limit,
-    })
-}
-
-/// `GET /api/v1/search?q=…&repository=…&limit=…`: substring search over paths and contents.
-pub async fn search(
-    State(state): State<AppState>,
-    ApiQuery(params): ApiQuery<SearchParams>,
-) -> Result<Json<SearchResults>, ApiError> {
-    let query = parse_search(params)?;
-    let hits = state.store.search_substring(&query).await?;
-    Ok(Json(SearchResults {
-        query: query.text,
-        items: hits.into_iter().map(SearchItem::from).collect(),
-    }))
-}
-
 /// Fallback: no route matches.
 pub async fn route_not_found(uri: Uri) -> ApiError {
     ApiError::RouteNotFound(uri.path().to_string())
@@ -202,68 +125,4 @@ pub async fn route_not_found(uri: Uri) -> ApiError {
 fn parse_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::invalid_parameter("id", "must be a UUID"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn params(q: Option<&str>, repository: Option<&str>, limit: Option<&str>) -> SearchParams {
-        SearchParams {
-            q: q.map(str::to_string),
-            repository: repository.map(str::to_string),
-            limit: limit.map(str::to_string),
-        }
-    }
-
-    fn rejected_parameter(params: SearchParams) -> &'static str {
-        match parse_search(params) {
-            Err(ApiError::InvalidParameter { parameter, .. }) => parameter,
-            other => panic!("expected an invalid parameter, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn query_is_trimmed_and_limit_defaults_to_twenty() {
-        let query = parse_search(params(Some("  fn main "), None, None)).unwrap();
-        assert_eq!(query.text, "fn main");
-        assert_eq!(query.limit, DEFAULT_SEARCH_LIMIT);
-        assert_eq!(query.repository, None);
-    }
-
-    #[test]
-    fn missing_blank_and_oversized_queries_are_rejected() {
-        assert_eq!(rejected_parameter(params(None, None, None)), "q");
-        assert_eq!(rejected_parameter(params(Some("   "), None, None)), "q");
-        let long = "é".repeat(MAX_QUERY_CHARS + 1);
-        assert_eq!(rejected_parameter(params(Some(&long), None, None)), "q");
-        let longest = "é".repeat(MAX_QUERY_CHARS);
-        assert!(parse_search(params(Some(&longest), None, None)).is_ok());
-    }
-
-    #[test]
-    fn limit_outside_one_to_a_hundred_or_not_a_number_is_rejected() {
-        for bad in ["0", "101", "-1", "abc", "", "1e3"] {
-            assert_eq!(
-                rejected_parameter(params(Some("x"), None, Some(bad))),
-                "limit",
-                "{bad}"
-            );
-        }
-        assert_eq!(
-            parse_search(params(Some("x"), None, Some("100"))).unwrap().limit,
-            100
-        );
-    }
-
-    #[test]
-    fn repository_must_be_a_uuid() {
-        assert_eq!(
-            rejected_parameter(params(Some("x"), Some("nope"), None)),
-            "repository"
-        );
-        let id = "6f1c1f0e-0000-4000-8000-000000000001";
-        let query = parse_search(params(Some("x"), Some(id), None)).unwrap();
-        assert_eq!(query.repository.unwrap().to_string(), id);
-    }
 }

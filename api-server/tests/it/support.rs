@@ -77,6 +77,20 @@ pub async fn get(state: &AppState, uri: &str) -> Answer {
     send(app(state.clone()), request).await
 }
 
+/// A POST of `body` with `content_type` (none when `None`).
+pub async fn post(state: &AppState, uri: &str, content_type: Option<&str>, body: impl Into<Body>) -> Answer {
+    let mut request = Request::builder().method(Method::POST).uri(uri);
+    if let Some(content_type) = content_type {
+        request = request.header(header::CONTENT_TYPE, content_type);
+    }
+    send(app(state.clone()), request.body(body.into()).unwrap()).await
+}
+
+/// A POST of a JSON document.
+pub async fn post_json(state: &AppState, uri: &str, body: &Value) -> Answer {
+    post(state, uri, Some("application/json"), body.to_string()).await
+}
+
 /// Default limits with a small body limit, for the 413 tests.
 pub fn small_limits(max_body_bytes: usize) -> Limits {
     Limits {
