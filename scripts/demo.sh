@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 target=${1:-.}
-query=${2:-resolve_database_url}
+query=${2:-"where is the database URL read from a file"}
 
 ensure_packages
 ensure_embedding_model
@@ -29,5 +29,9 @@ name=$(basename "$(cd "$target" 2>/dev/null && pwd || echo "$target")" .git)
 
 log "indexing $target"
 RUST_LOG=warn "$runner" index --url "$target" --name "$name"
-log "searching for \"$query\""
+log "hybrid search (lexical + semantic) for \"$query\""
 RUST_LOG=warn "$runner" search "$query" --repository "$name" --limit 5
+if [ -z "${2:-}" ]; then
+  log "lexical search with filters: lang:rust kind:function /fn\\s+resolve_/"
+  RUST_LOG=warn "$runner" search 'lang:rust kind:function /fn\s+resolve_/' --repository "$name" --mode lexical --limit 3
+fi

@@ -39,8 +39,8 @@ pub enum VectorBackend {
     Qdrant,
 }
 
-/// Retrieval flags.
-#[derive(Debug, Clone, Args)]
+/// Retrieval flags. Its [`Debug`](std::fmt::Debug) output hides the API keys.
+#[derive(Clone, Args)]
 pub struct RetrievalArgs {
     /// Embedder: `local` (all-MiniLM-L6-v2 in process), `openai` (any OpenAI-compatible API) or
     /// `none` (lexical search only).
@@ -93,6 +93,27 @@ pub struct RetrievalArgs {
     /// The Qdrant API key from the environment (never a flag).
     #[arg(skip = std::env::var("REPOSAGE_QDRANT_API_KEY").ok())]
     pub qdrant_api_key: Option<String>,
+}
+
+impl std::fmt::Debug for RetrievalArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |key: &Option<String>| key.as_ref().map(|_| "<redacted>");
+        f.debug_struct("RetrievalArgs")
+            .field("embedder", &self.embedder)
+            .field("embedding_model_dir", &self.embedding_model_dir)
+            .field("embedding_batch_size", &self.embedding_batch_size)
+            .field("openai_base_url", &self.openai_base_url)
+            .field("openai_embedding_model", &self.openai_embedding_model)
+            .field("openai_embedding_dimension", &self.openai_embedding_dimension)
+            .field("openai_max_concurrency", &self.openai_max_concurrency)
+            .field("openai_api_key_file", &self.openai_api_key_file)
+            .field("vector_store", &self.vector_store)
+            .field("qdrant_url", &self.qdrant_url)
+            .field("qdrant_api_key_file", &self.qdrant_api_key_file)
+            .field("openai_api_key", &hidden(&self.openai_api_key))
+            .field("qdrant_api_key", &hidden(&self.qdrant_api_key))
+            .finish()
+    }
 }
 
 /// The retrieval components a configuration resolves to.
@@ -212,4 +233,30 @@ fn read_secret(path: &Path) -> Result<String> {
     std::fs::read_to_string(path)
         .map(|s| s.trim().to_string())
         .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        retrieval: RetrievalArgs,
+    }
+
+    #[test]
+    fn api_keys_never_show_in_debug_output() {
+        let mut cli = Cli::parse_from(["test", "--embedder", "openai"]);
+        cli.retrieval.openai_api_key = Some("sk-very-secret".into());
+        cli.retrieval.qdrant_api_key = Some("qdrant-secret".into());
+        let shown = format!("{cli:?}");
+        assert!(
+            !shown.contains("very-secret") && !shown.contains("qdrant-secret"),
+            "{shown}"
+        );
+        assert!(shown.contains("<redacted>"));
+    }
 }

@@ -275,11 +275,17 @@ impl Searcher {
         let mut lexical: Vec<(i64, f32)> = Vec::new();
         if request.mode != SearchMode::Semantic {
             let t = Instant::now();
+            // A word without identifier characters (`%`, `->`) has no tokens: it is matched literally.
+            let (tokened, literal): (Vec<&String>, Vec<&String>) = parsed
+                .words
+                .iter()
+                .partition(|w| identifiers(w).any(|i| !identifier_tokens(i).is_empty()));
+            let phrases: Vec<String> = parsed.phrases.iter().chain(literal).cloned().collect();
             lexical = self
                 .store
                 .lexical_search(&LexicalQuery {
-                    tsquery: tsquery(parsed.words.iter().map(String::as_str)),
-                    phrases: parsed.phrases.clone(),
+                    tsquery: tsquery(tokened.into_iter().map(String::as_str)),
+                    phrases,
                     regexes: parsed.regexes.iter().map(|r| postgres_regex(r)).collect(),
                     filter: filter.clone(),
                     limit: candidates as i64,

@@ -182,6 +182,16 @@ async fn lexical_search_splits_identifiers_and_honours_filters_phrases_and_regex
     assert_eq!(symbols(&whole), ["backoff_send"]);
     assert_eq!(whole.hits[0].explanation.lexical.map(|l| l.rank), Some(1));
 
+    // Words without identifier characters are matched literally, never dropped.
+    let arrow = search(&store, "->", SearchMode::Lexical).await;
+    assert_eq!(symbols(&arrow), ["backoff_send"]);
+    let percent = search(&store, "%", SearchMode::Lexical).await;
+    assert!(
+        percent.hits.is_empty(),
+        "no chunk holds a %: {:?}",
+        symbols(&percent)
+    );
+
     let regex = search(&store, r"/delay \*= \d/", SearchMode::Lexical).await;
     assert_eq!(symbols(&regex), ["backoff_send"]);
     let phrase = search(&store, r#""into a dictionary""#, SearchMode::Lexical).await;
