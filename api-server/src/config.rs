@@ -65,48 +65,8 @@ impl fmt::Debug for Config {
             .field("max_connections", max_connections)
             .field("request_timeout", request_timeout)
             .field("max_body_bytes", max_body_bytes)
-            .field("retrieval", &RedactedRetrieval(retrieval))
+            .field("retrieval", retrieval)
             .field("database_url", &database_url.as_ref().map(|_| "<redacted>"))
-            .finish()
-    }
-}
-
-/// [`RetrievalArgs`] for logs: its derived `Debug` would print the API keys read from the
-/// environment.
-struct RedactedRetrieval<'a>(&'a RetrievalArgs);
-
-impl fmt::Debug for RedactedRetrieval<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let RetrievalArgs {
-            embedder,
-            embedding_model_dir,
-            embedding_batch_size,
-            openai_base_url,
-            openai_embedding_model,
-            openai_embedding_dimension,
-            openai_max_concurrency,
-            openai_api_key_file,
-            vector_store,
-            qdrant_url,
-            qdrant_api_key_file,
-            openai_api_key,
-            qdrant_api_key,
-        } = self.0;
-        let redacted = |secret: &Option<String>| secret.as_ref().map(|_| "<redacted>");
-        f.debug_struct("RetrievalArgs")
-            .field("embedder", embedder)
-            .field("embedding_model_dir", embedding_model_dir)
-            .field("embedding_batch_size", embedding_batch_size)
-            .field("openai_base_url", openai_base_url)
-            .field("openai_embedding_model", openai_embedding_model)
-            .field("openai_embedding_dimension", openai_embedding_dimension)
-            .field("openai_max_concurrency", openai_max_concurrency)
-            .field("openai_api_key_file", openai_api_key_file)
-            .field("vector_store", vector_store)
-            .field("qdrant_url", qdrant_url)
-            .field("qdrant_api_key_file", qdrant_api_key_file)
-            .field("openai_api_key", &redacted(openai_api_key))
-            .field("qdrant_api_key", &redacted(qdrant_api_key))
             .finish()
     }
 }

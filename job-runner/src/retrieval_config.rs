@@ -4,6 +4,7 @@
 //! Flags carry no secrets: API keys come from the environment (read by the binary when it parses
 //! its arguments) or from files (mounted Secrets).
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +40,7 @@ pub enum VectorBackend {
     Qdrant,
 }
 
-/// Retrieval flags. Its [`Debug`](std::fmt::Debug) output hides the API keys.
+/// Retrieval flags. Its [`Debug`](fmt::Debug) output hides the API keys.
 #[derive(Clone, Args)]
 pub struct RetrievalArgs {
     /// Embedder: `local` (all-MiniLM-L6-v2 in process), `openai` (any OpenAI-compatible API) or
@@ -95,23 +96,38 @@ pub struct RetrievalArgs {
     pub qdrant_api_key: Option<String>,
 }
 
-impl std::fmt::Debug for RetrievalArgs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let hidden = |key: &Option<String>| key.as_ref().map(|_| "<redacted>");
+impl fmt::Debug for RetrievalArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let RetrievalArgs {
+            embedder,
+            embedding_model_dir,
+            embedding_batch_size,
+            openai_base_url,
+            openai_embedding_model,
+            openai_embedding_dimension,
+            openai_max_concurrency,
+            openai_api_key_file,
+            vector_store,
+            qdrant_url,
+            qdrant_api_key_file,
+            openai_api_key,
+            qdrant_api_key,
+        } = self;
+        let redacted = |secret: &Option<String>| secret.as_ref().map(|_| "<redacted>");
         f.debug_struct("RetrievalArgs")
-            .field("embedder", &self.embedder)
-            .field("embedding_model_dir", &self.embedding_model_dir)
-            .field("embedding_batch_size", &self.embedding_batch_size)
-            .field("openai_base_url", &self.openai_base_url)
-            .field("openai_embedding_model", &self.openai_embedding_model)
-            .field("openai_embedding_dimension", &self.openai_embedding_dimension)
-            .field("openai_max_concurrency", &self.openai_max_concurrency)
-            .field("openai_api_key_file", &self.openai_api_key_file)
-            .field("vector_store", &self.vector_store)
-            .field("qdrant_url", &self.qdrant_url)
-            .field("qdrant_api_key_file", &self.qdrant_api_key_file)
-            .field("openai_api_key", &hidden(&self.openai_api_key))
-            .field("qdrant_api_key", &hidden(&self.qdrant_api_key))
+            .field("embedder", embedder)
+            .field("embedding_model_dir", embedding_model_dir)
+            .field("embedding_batch_size", embedding_batch_size)
+            .field("openai_base_url", openai_base_url)
+            .field("openai_embedding_model", openai_embedding_model)
+            .field("openai_embedding_dimension", openai_embedding_dimension)
+            .field("openai_max_concurrency", openai_max_concurrency)
+            .field("openai_api_key_file", openai_api_key_file)
+            .field("vector_store", vector_store)
+            .field("qdrant_url", qdrant_url)
+            .field("qdrant_api_key_file", qdrant_api_key_file)
+            .field("openai_api_key", &redacted(openai_api_key))
+            .field("qdrant_api_key", &redacted(qdrant_api_key))
             .finish()
     }
 }
