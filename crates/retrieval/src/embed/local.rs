@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use candle_core::{D, DType, Device, Tensor};
+use candle_core::{CpuStorage, DType, Device, InplaceOp1, Layout, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use candle_transformers::models::bert::{Config as BertConfig, HiddenAct};
 use reposage_analysis::chunk::{ApproximateTokens, TokenCounter};
 use serde::Deserialize;
 use tokenizers::{Encoding, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
@@ -33,7 +33,7 @@ use crate::{Error, Result};
 pub const DEFAULT_MODEL_ID: &str = "sentence-transformers/all-MiniLM-L6-v2";
 
 /// Texts per forward pass unless [`LocalEmbedderOptions::batch_size`] says otherwise.
-pub const DEFAULT_BATCH_SIZE: usize = 16;
+pub const DEFAULT_BATCH_SIZE: usize = 8;
 
 /// The model window when the directory has no `sentence_bert_config.json`: all-MiniLM-L6-v2's.
 pub const DEFAULT_MAX_TOKENS: usize = 256;
@@ -78,7 +78,7 @@ pub struct LocalEmbedder {
 }
 
 struct Inner {
-    model: BertModel,
+    model: Bert,
     /// Truncates at the model window, never pads (batches are padded here).
     tokenizer: Tokenizer,
     counter: MiniLmTokens,
@@ -205,7 +205,7 @@ impl LocalEmbedder {
         let device = Device::Cpu;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
             .map_err(|e| Error::Model(format!("cannot read {}: {e}", weights_path.display())))?;
-        let model = BertModel::load(vb, &config).map_err(|e| {
+        let model = Bert::load(vb, &config).map_err(|e| {
             Error::Model(format!(
                 "{} does not hold a BERT model: {e}",
                 weights_path.display()
@@ -275,39 +275,36 @@ impl Inner {
         Ok(vectors)
     }
 
-    /// One padded batch through BERT, mean-pooled and normalised.
+    /// One padded batch through BERT, mean-pooled over each text's own tokens and normalised.
     fn forward(&self, encodings: &[&Encoding]) -> candle_core::Result<Vec<Vec<f32>>> {
         let rows = encodings.len();
-        let len = encodings
-            .iter()
-            .map(|e| e.get_ids().len())
-            .max()
-            .unwrap_or(0)
-            .max(1);
+        let lengths: Vec<usize> = encodings.iter().map(|e| e.get_ids().len().max(1)).collect();
+        let len = lengths.iter().copied().max().unwrap_or(1);
         let mut ids = vec![0u32; rows * len];
-        let mut mask = vec![0u32; rows * len];
         for (row, encoding) in encodings.iter().enumerate() {
             let start = row * len;
-            let n = encoding.get_ids().len();
-            ids[start..start + n].copy_from_slice(encoding.get_ids());
-            mask[start..start + n].iter_mut().for_each(|m| *m = 1);
+            ids[start..start + encoding.get_ids().len()].copy_from_slice(encoding.get_ids());
         }
         let ids = Tensor::from_vec(ids, (rows, len), &self.device)?;
-        let mask = Tensor::from_vec(mask, (rows, len), &self.device)?;
-        let token_types = ids.zeros_like()?;
-        let hidden = self.model.forward(&ids, &token_types, Some(&mask))?;
-
-        // Mean over the real tokens: sum(h * mask) / sum(mask), then unit length.
-        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-        let counts = mask.sum(1)?.clamp(1f32, f32::MAX)?;
-        let mean = summed.broadcast_div(&counts)?;
-        let norms = mean
-            .sqr()?
-            .sum_keepdim(D::Minus1)?
-            .sqrt()?
-            .clamp(1e-12f32, f32::MAX)?;
-        mean.broadcast_div(&norms)?.to_vec2()
+        let hidden = self.model.forward(&ids, &lengths)?;
+        let hidden = hidden.flatten_all()?.to_vec1::<f32>()?;
+        let dim = self.model.hidden;
+        Ok(lengths
+            .iter()
+            .enumerate()
+            .map(|(row, &n)| {
+                let mut mean = vec![0f32; dim];
+                for token in 0..n {
+                    let start = (row * len + token) * dim;
+                    mean.iter_mut()
+                        .zip(&hidden[start..start + dim])
+                        .for_each(|(m, h)| *m += h);
+                }
+                mean.iter_mut().for_each(|m| *m /= n as f32);
+                super::normalize(&mut mean);
+                mean
+            })
+            .collect())
     }
 }
 
@@ -396,4 +393,333 @@ fn window(dir: &Path) -> Result<usize> {
 
 fn read_text(path: &PathBuf) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| Error::Model(format!("cannot read {}: {e}", path.display())))
+}
+
+/// A BERT encoder laid out for CPU inference with candle. The same computation as
+/// `candle_transformers::models::bert::BertModel` (whose config it reads), rearranged because that
+/// one spends most of its time outside matrix products on this model (see `benches/embed.rs`):
+/// - query, key and value are one matrix product (their weights concatenated, the query's
+///   pre-scaled by 1/√head_dim so the scores need no separate scaling pass);
+/// - padding is masked inside a fused, multi-threaded softmax that takes each row's length, instead
+///   of adding a mask tensor and running a five-pass softmax;
+/// - the intermediate bias and the erf GELU are one fused, multi-threaded pass;
+/// - weights are stored transposed and contiguous, as the matrix products read them.
+struct Bert {
+    word: Tensor,
+    position: Tensor,
+    token_type: Tensor,
+    norm: (Tensor, Tensor),
+    layers: Vec<BertLayer>,
+    heads: usize,
+    head_dim: usize,
+    hidden: usize,
+    eps: f32,
+}
+
+struct BertLayer {
+    /// (hidden, 3·hidden): query (scaled), key, value.
+    qkv: Tensor,
+    qkv_bias: Tensor,
+    out: Tensor,
+    out_bias: Tensor,
+    attention_norm: (Tensor, Tensor),
+    up: Tensor,
+    up_bias: Vec<f32>,
+    down: Tensor,
+    down_bias: Tensor,
+    output_norm: (Tensor, Tensor),
+}
+
+impl Bert {
+    fn load(vb: VarBuilder, config: &BertConfig) -> candle_core::Result<Self> {
+        let vb = if vb.contains_tensor("bert.embeddings.word_embeddings.weight") {
+            vb.pp("bert")
+        } else {
+            vb
+        };
+        if config.hidden_act != HiddenAct::Gelu {
+            candle_core::bail!(
+                "only the erf GELU activation is supported, not {:?}",
+                config.hidden_act
+            );
+        }
+        let hidden = config.hidden_size;
+        let heads = config.num_attention_heads;
+        if heads == 0 || !hidden.is_multiple_of(heads) {
+            candle_core::bail!("hidden size {hidden} is not a multiple of {heads} heads");
+        }
+        let head_dim = hidden / heads;
+        let inter = config.intermediate_size;
+        let linear =
+            |vb: &VarBuilder, name: &str, out: usize, inp: usize| -> candle_core::Result<(Tensor, Tensor)> {
+                let w = vb.get((out, inp), &format!("{name}.weight"))?;
+                let b = vb.get(out, &format!("{name}.bias"))?;
+                Ok((w, b))
+            };
+        let norm = |vb: &VarBuilder, name: &str| -> candle_core::Result<(Tensor, Tensor)> {
+            Ok((
+                vb.get(hidden, &format!("{name}.weight"))?,
+                vb.get(hidden, &format!("{name}.bias"))?,
+            ))
+        };
+        let emb = vb.pp("embeddings");
+        let word = emb.get((config.vocab_size, hidden), "word_embeddings.weight")?;
+        let position = emb.get(
+            (config.max_position_embeddings, hidden),
+            "position_embeddings.weight",
+        )?;
+        let token_type = emb
+            .get((config.type_vocab_size, hidden), "token_type_embeddings.weight")?
+            .get(0)?;
+        let scale = 1.0 / (head_dim as f64).sqrt();
+        let layers = (0..config.num_hidden_layers)
+            .map(|i| {
+                let vb = vb.pp(format!("encoder.layer.{i}"));
+                let (q, qb) = linear(&vb, "attention.self.query", hidden, hidden)?;
+                let (k, kb) = linear(&vb, "attention.self.key", hidden, hidden)?;
+                let (v, vbias) = linear(&vb, "attention.self.value", hidden, hidden)?;
+                let qkv = Tensor::cat(&[&(q * scale)?, &k, &v], 0)?.t()?.contiguous()?;
+                let qkv_bias = Tensor::cat(&[&(qb * scale)?, &kb, &vbias], 0)?;
+                let (out, out_bias) = linear(&vb, "attention.output.dense", hidden, hidden)?;
+                let (up, up_bias) = linear(&vb, "intermediate.dense", inter, hidden)?;
+                let (down, down_bias) = linear(&vb, "output.dense", hidden, inter)?;
+                Ok(BertLayer {
+                    qkv,
+                    qkv_bias,
+                    out: out.t()?.contiguous()?,
+                    out_bias,
+                    attention_norm: norm(&vb, "attention.output.LayerNorm")?,
+                    up: up.t()?.contiguous()?,
+                    up_bias: up_bias.to_vec1()?,
+                    down: down.t()?.contiguous()?,
+                    down_bias,
+                    output_norm: norm(&vb, "output.LayerNorm")?,
+                })
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Bert {
+            word,
+            position,
+            token_type,
+            norm: norm(&emb, "LayerNorm")?,
+            layers,
+            heads,
+            head_dim,
+            hidden,
+            eps: config.layer_norm_eps as f32,
+        })
+    }
+
+    /// Hidden states `(rows · len, hidden)` of `ids` `(rows, len)`, where row `r` holds
+    /// `lengths[r]` real tokens followed by padding.
+    fn forward(&self, ids: &Tensor, lengths: &[usize]) -> candle_core::Result<Tensor> {
+        let (rows, len) = ids.dims2()?;
+        let (hidden, heads, head_dim) = (self.hidden, self.heads, self.head_dim);
+        let n = rows * len;
+        let x = self
+            .word
+            .index_select(&ids.flatten_all()?, 0)?
+            .reshape((rows, len, hidden))?;
+        let x = x
+            .broadcast_add(&self.position.narrow(0, 0, len)?)?
+            .broadcast_add(&self.token_type)?
+            .reshape((n, hidden))?;
+        let mut x = candle_nn::ops::layer_norm(&x, &self.norm.0, &self.norm.1, self.eps)?;
+        let softmax = MaskedSoftmax {
+            lengths: lengths.to_vec(),
+            rows_per_text: heads * len,
+        };
+        for layer in &self.layers {
+            let qkv = x.matmul(&layer.qkv)?.broadcast_add(&layer.qkv_bias)?;
+            // (rows, len, 3, heads, head_dim) -> (3, rows, heads, len, head_dim)
+            let qkv = qkv
+                .reshape((rows, len, 3, heads, head_dim))?
+                .permute((2, 0, 3, 1, 4))?
+                .contiguous()?;
+            let q = qkv.get(0)?.reshape((rows * heads, len, head_dim))?;
+            let k = qkv.get(1)?.reshape((rows * heads, len, head_dim))?;
+            let v = qkv.get(2)?.reshape((rows * heads, len, head_dim))?;
+            let scores = q.matmul(&k.t()?)?;
+            scores.inplace_op1(&softmax)?;
+            let context = scores
+                .matmul(&v)?
+                .reshape((rows, heads, len, head_dim))?
+                .transpose(1, 2)?
+                .contiguous()?
+                .reshape((n, hidden))?;
+            let attended = (context.matmul(&layer.out)?.broadcast_add(&layer.out_bias)? + &x)?;
+            let x1 = candle_nn::ops::layer_norm(
+                &attended,
+                &layer.attention_norm.0,
+                &layer.attention_norm.1,
+                self.eps,
+            )?;
+            let up = x1.matmul(&layer.up)?;
+            up.inplace_op1(&BiasGelu { bias: &layer.up_bias })?;
+            let out = (up.matmul(&layer.down)?.broadcast_add(&layer.down_bias)? + &x1)?;
+            x = candle_nn::ops::layer_norm(&out, &layer.output_norm.0, &layer.output_norm.1, self.eps)?;
+        }
+        Ok(x)
+    }
+}
+
+/// In place over attention scores `(texts · heads, len, len)`: a softmax over each row's first
+/// `lengths[text]` entries, zero over the padding after them.
+struct MaskedSoftmax {
+    lengths: Vec<usize>,
+    /// Score rows per text: heads · len.
+    rows_per_text: usize,
+}
+
+impl InplaceOp1 for MaskedSoftmax {
+    fn name(&self) -> &'static str {
+        "masked-softmax"
+    }
+
+    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
+        let len = layout.dims().last().copied().unwrap_or(1).max(1);
+        let data = contiguous_f32(storage, layout)?;
+        let rows_per_text = self.rows_per_text.max(1);
+        par_rows(data, len, |first_row, rows| {
+            for (i, row) in rows.chunks_mut(len).enumerate() {
+                let text = (first_row + i) / rows_per_text;
+                let valid = self.lengths.get(text).copied().unwrap_or(len).clamp(1, len);
+                let (live, padding) = row.split_at_mut(valid);
+                let max = live.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0f32;
+                for value in live.iter_mut() {
+                    *value = exp_nonpositive(*value - max);
+                    sum += *value;
+                }
+                let inv = 1.0 / sum;
+                live.iter_mut().for_each(|value| *value *= inv);
+                padding.fill(0.0);
+            }
+        });
+        Ok(())
+    }
+}
+
+/// In place over `(tokens, intermediate)`: adds the bias, then GELU with erf (BERT's `gelu`).
+struct BiasGelu<'a> {
+    bias: &'a [f32],
+}
+
+impl InplaceOp1 for BiasGelu<'_> {
+    fn name(&self) -> &'static str {
+        "bias-gelu"
+    }
+
+    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
+        let width = self.bias.len();
+        if layout.dims().last() != Some(&width) {
+            candle_core::bail!("bias of {width} for a tensor of shape {:?}", layout.dims());
+        }
+        let data = contiguous_f32(storage, layout)?;
+        par_rows(data, width, |_, rows| {
+            for row in rows.chunks_mut(width) {
+                for (value, bias) in row.iter_mut().zip(self.bias) {
+                    *value = gelu_erf(*value + bias);
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+fn contiguous_f32<'a>(storage: &'a mut CpuStorage, layout: &Layout) -> candle_core::Result<&'a mut [f32]> {
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        candle_core::bail!("expected a contiguous tensor");
+    };
+    match storage {
+        CpuStorage::F32(values) => values
+            .get_mut(start..end)
+            .ok_or_else(|| candle_core::Error::Msg("layout outside its storage".into())),
+        _ => candle_core::bail!("expected f32 values"),
+    }
+}
+
+/// Runs `f(first_row, rows)` over `data` cut into whole rows of `row_len`, one part per candle
+/// thread.
+fn par_rows(data: &mut [f32], row_len: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    let rows = data.len() / row_len.max(1);
+    let threads = candle_core::utils::get_num_threads().clamp(1, rows.max(1));
+    if threads == 1 {
+        f(0, data);
+        return;
+    }
+    let rows_per_part = rows.div_ceil(threads);
+    std::thread::scope(|scope| {
+        let f = &f;
+        for (part, chunk) in data.chunks_mut(rows_per_part * row_len).enumerate() {
+            scope.spawn(move || f(part * rows_per_part, chunk));
+        }
+    });
+}
+
+/// e^x for x ≤ 0 (relative error about 2e-7), branch-free so the loops around it vectorise: 2^(x·log2 e)
+/// split into an integer power, set in the exponent bits, and a degree-6 polynomial on [-½, ½].
+#[inline(always)]
+fn exp_nonpositive(x: f32) -> f32 {
+    let y = (x * std::f32::consts::LOG2_E).max(-126.0);
+    // Round to nearest with the 1.5·2^23 trick (no SSE4.1 round instruction needed).
+    let n = (y + 12_582_912.0) - 12_582_912.0;
+    let f = (y - n) * std::f32::consts::LN_2;
+    let p = 1.0
+        + f * (1.0 + f * (0.5 + f * (1.0 / 6.0 + f * (1.0 / 24.0 + f * (1.0 / 120.0 + f * (1.0 / 720.0))))));
+    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// x·Φ(x) with erf from Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7).
+#[inline(always)]
+fn gelu_erf(x: f32) -> f32 {
+    let z = x.abs() * std::f32::consts::FRAC_1_SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * z);
+    let poly =
+        t * (0.254_829_6 + t * (-0.284_496_72 + t * (1.421_413_8 + t * (-1.453_152 + t * 1.061_405_4))));
+    let erf_abs = 1.0 - poly * exp_nonpositive(-z * z);
+    let erf = erf_abs.copysign(x);
+    0.5 * x * (1.0 + erf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_exp_matches_the_standard_one() {
+        for i in 0..=20_000 {
+            let x = -(i as f32) * 0.005;
+            let (fast, exact) = (exp_nonpositive(x), x.exp());
+            assert!(
+                (fast - exact).abs() <= exact * 4e-6 + 1e-30,
+                "e^{x}: {fast} vs {exact}"
+            );
+        }
+        assert_eq!(
+            exp_nonpositive(-1e4),
+            exp_nonpositive(-126.0 / std::f32::consts::LOG2_E)
+        );
+    }
+
+    #[test]
+    fn the_fast_gelu_matches_gelu_with_erf() {
+        for i in -4_000..=4_000 {
+            let x = i as f32 * 0.001;
+            let exact = 0.5 * f64::from(x) * (1.0 + erf(f64::from(x) / std::f64::consts::SQRT_2));
+            let fast = f64::from(gelu_erf(x));
+            assert!((fast - exact).abs() < 1e-6, "gelu({x}): {fast} vs {exact}");
+        }
+        assert!((gelu_erf(10.0) - 10.0).abs() < 1e-6 && gelu_erf(-10.0).abs() < 1e-6);
+    }
+
+    /// erf by its Taylor series, exact enough for |x| ≤ 3 in f64.
+    fn erf(x: f64) -> f64 {
+        let (mut term, mut sum) = (x, x);
+        for n in 1..200 {
+            term *= -x * x / n as f64;
+            sum += term / (2 * n + 1) as f64;
+        }
+        sum * 2.0 / std::f64::consts::PI.sqrt()
+    }
 }
