@@ -49,7 +49,9 @@ async fn main() {
         std::env::var("DATABASE_URL"),
         std::env::var("REPOSAGE_EMBEDDING_MODEL_DIR"),
     ) else {
-        eprintln!("the search bench needs DATABASE_URL and REPOSAGE_EMBEDDING_MODEL_DIR (see the file's docs)");
+        eprintln!(
+            "the search bench needs DATABASE_URL and REPOSAGE_EMBEDDING_MODEL_DIR (see the file's docs)"
+        );
         std::process::exit(2);
     };
     let database = BenchDatabase::create(&url).await.unwrap_or_else(|e| {
@@ -66,10 +68,12 @@ async fn main() {
 
 async fn run(store: &Store, model_dir: &Path) -> BenchResult<()> {
     let target_chunks = env_number("REPOSAGE_BENCH_CHUNKS", 100_000);
-    let corpus = std::env::var("REPOSAGE_BENCH_CORPUS").map(PathBuf::from).unwrap_or_else(|_| {
-        let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-        PathBuf::from(home).join(".cargo/registry/src")
-    });
+    let corpus = std::env::var("REPOSAGE_BENCH_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+            PathBuf::from(home).join(".cargo/registry/src")
+        });
     let files = rust_files(&corpus, target_chunks * 900);
     let bytes: u64 = files.iter().map(|(_, text)| text.len() as u64).sum();
     println!(
@@ -114,7 +118,11 @@ async fn run(store: &Store, model_dir: &Path) -> BenchResult<()> {
             .collect();
         store.insert_embeddings(&info.id, batch, &vectors).await?;
     }
-    println!("vectors: {} random unit vectors of {} dimensions", hashes.len(), info.dimension);
+    println!(
+        "vectors: {} random unit vectors of {} dimensions",
+        hashes.len(),
+        info.dimension
+    );
 
     let searcher = Searcher::new(
         store.clone(),
@@ -143,7 +151,10 @@ async fn run(store: &Store, model_dir: &Path) -> BenchResult<()> {
             }
         }
         let (p50, p95, p99) = percentiles(&mut times);
-        println!("  {:<8} p50 {p50:>7.2}  p95 {p95:>7.2}  p99 {p99:>7.2}", mode.as_str());
+        println!(
+            "  {:<8} p50 {p50:>7.2}  p95 {p95:>7.2}  p99 {p99:>7.2}",
+            mode.as_str()
+        );
     }
 
     println!("\nselective identifiers: lexical search vs rg -F -l over the checkout (ms):");
@@ -196,7 +207,9 @@ fn rust_files(root: &Path, budget: usize) -> Vec<(String, String)> {
     let mut total = 0usize;
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
         entries.sort();
         for path in entries.into_iter().rev() {

@@ -124,7 +124,14 @@ pub fn commit_files(path: &Path, files: &[(String, String)]) -> BenchResult<()> 
     }
     let tree = repo.find_tree(update.create_updated(&repo, &empty)?)?;
     let signature = signature()?;
-    repo.commit(Some("refs/heads/main"), &signature, &signature, "corpus", &tree, &[])?;
+    repo.commit(
+        Some("refs/heads/main"),
+        &signature,
+        &signature,
+        "corpus",
+        &tree,
+        &[],
+    )?;
     Ok(())
 }
 
