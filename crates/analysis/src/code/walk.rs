@@ -278,6 +278,13 @@ impl<'a> Collector<'a> {
             parent,
             metrics: None,
         });
+        if kind == SymbolKind::Module
+            && node.kind() == "mod_item"
+            && node.child_by_field_name("body").is_none()
+        {
+            // Rust `mod net;` declares a module whose items live in another file: a leaf here
+            return;
+        }
         if kind == SymbolKind::Module && node.child_by_field_name("body").is_none() {
             // `namespace App\Http;` (PHP) and `namespace Demo;` (C#) hold the rest of the file: the
             // container stays open, replacing an earlier file-level namespace

@@ -98,6 +98,19 @@ fn rust_symbols_complexity_docs_visibility_imports_and_calls() {
 }
 
 #[test]
+fn rust_module_declarations_without_a_body_do_not_contain_what_follows() {
+    let a = run("Rust", "mod error;\npub mod files;\n\npub fn resolve() {}\n");
+    assert_eq!(
+        symbols(&a),
+        [
+            (Module, "error", 0),
+            (Module, "files", 0),
+            (Function, "resolve", 1)
+        ]
+    );
+}
+
+#[test]
 fn python_methods_docstrings_comprehensions_and_boolean_operators() {
     let a = run("Python", include_str!("code_samples/a.py"));
     assert_eq!(
