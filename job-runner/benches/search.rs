@@ -61,8 +61,7 @@ async fn main() {
     let result = run(&database.store, Path::new(&model_dir)).await;
     database.drop().await;
     if let Err(error) = result {
-        eprintln!("bench failed: {error}");
-        std::process::exit(1);
+        common::fail(error.as_ref());
     }
 }
 

@@ -104,9 +104,12 @@ impl Store {
         if blobs.is_empty() {
             return Ok(());
         }
-        let shas: Vec<&str> = blobs.iter().map(|b| b.sha.as_str()).collect();
-        let contents: Vec<&str> = blobs.iter().map(|b| b.content.as_str()).collect();
-        let sizes: Vec<i64> = blobs.iter().map(|b| b.content.len() as i64).collect();
+        // Files with the same content share a blob: each sha once, or the upsert would touch a row twice.
+        let mut seen = std::collections::HashSet::with_capacity(blobs.len());
+        let unique: Vec<&BlobRow> = blobs.iter().filter(|b| seen.insert(b.sha.as_str())).collect();
+        let shas: Vec<&str> = unique.iter().map(|b| b.sha.as_str()).collect();
+        let contents: Vec<&str> = unique.iter().map(|b| b.content.as_str()).collect();
+        let sizes: Vec<i64> = unique.iter().map(|b| b.content.len() as i64).collect();
         sqlx::query(
             "INSERT INTO blobs (sha, content, size_bytes)
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[])

@@ -21,6 +21,18 @@ use uuid::Uuid;
 
 pub type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
+/// Prints a failed bench's error with its causes and exits.
+pub fn fail(error: &dyn std::error::Error) -> ! {
+    let mut message = format!("bench failed: {error}");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    eprintln!("{message}");
+    std::process::exit(1);
+}
+
 /// A number from the environment, or `default`.
 pub fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name)

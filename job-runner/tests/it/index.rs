@@ -211,3 +211,34 @@ async fn a_url_refused_by_policy_fails_the_fetch_stage_before_any_traffic(pool: 
         ("fetch", "failed")
     );
 }
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn regression_files_with_the_same_content_share_one_blob_in_a_batch(pool: PgPool) {
+    // Identical files (vendored copies, empty __init__.py) land in one batch with one blob sha;
+    // the blob upsert once failed with "ON CONFLICT DO UPDATE command cannot affect row a second time".
+    let store = Store::from_pool(pool);
+    let fixture = GitFixture::new();
+    let same = "pub fn same() -> u32 {\n    42\n}\n";
+    fixture.commit(
+        "main",
+        "copies",
+        &[
+            ("a/copy.rs", Entry::text(same)),
+            ("b/copy.rs", Entry::text(same)),
+            ("pkg/__init__.py", Entry::text("")),
+            ("pkg/sub/__init__.py", Entry::text("")),
+        ],
+    );
+    let summary = index(&store, request(&fixture, "copies")).await;
+    assert_eq!(summary.stats.analysed_files, 4);
+    let blobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blobs")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(blobs, 2);
+    let chunks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM chunks")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(chunks, 2, "each copy keeps its own chunk");
+}
