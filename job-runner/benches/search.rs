@@ -24,8 +24,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reposage_retrieval::embed::local::LocalEmbedder;
+use reposage_retrieval::search::Timings;
 use reposage_retrieval::vector::embedded::EmbeddedStore;
-use reposage_retrieval::{Embedder, SearchMode, SearchParams, SearchRequest, Searcher};
+use reposage_retrieval::{Embedder, SearchMode, SearchParams, SearchRequest, SearchResults, Searcher};
 use reposage_store::Store;
 
 use common::{BenchDatabase, BenchResult, Rng, commit_files, env_number, index_timed};
@@ -142,17 +143,25 @@ async fn run(store: &Store, model_dir: &Path) -> BenchResult<()> {
     println!("\nlatency over {} queries × 3 rounds (ms):", queries.len());
     for mode in [SearchMode::Lexical, SearchMode::Semantic, SearchMode::Hybrid] {
         let mut times = Vec::new();
+        let mut parts = Timings::default();
         for _ in 0..3 {
             for query in &queries {
                 let started = Instant::now();
-                search(&searcher, query, mode).await?;
+                let t = search(&searcher, query, mode).await?.timings;
                 times.push(started.elapsed());
+                parts.lexical_ms += t.lexical_ms;
+                parts.embed_ms += t.embed_ms;
+                parts.semantic_ms += t.semantic_ms;
             }
         }
+        let n = times.len() as f64;
         let (p50, p95, p99) = percentiles(&mut times);
         println!(
-            "  {:<8} p50 {p50:>7.2}  p95 {p95:>7.2}  p99 {p99:>7.2}",
-            mode.as_str()
+            "  {:<8} p50 {p50:>7.2}  p95 {p95:>7.2}  p99 {p99:>7.2}   mean: lexical {:.2}, embed query {:.2}, vectors {:.2}",
+            mode.as_str(),
+            parts.lexical_ms / n,
+            parts.embed_ms / n,
+            parts.semantic_ms / n,
         );
     }
 
@@ -160,7 +169,10 @@ async fn run(store: &Store, model_dir: &Path) -> BenchResult<()> {
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for identifier in &identifiers {
         let started = Instant::now();
-        let hits = search(&searcher, identifier, SearchMode::Lexical).await?;
+        let hits = search(&searcher, identifier, SearchMode::Lexical)
+            .await?
+            .hits
+            .len();
         ours.push(started.elapsed());
         let started = Instant::now();
         let output = Command::new("rg")
@@ -187,16 +199,15 @@ async fn run(store: &Store, model_dir: &Path) -> BenchResult<()> {
     Ok(())
 }
 
-async fn search(searcher: &Searcher, query: &str, mode: SearchMode) -> BenchResult<usize> {
-    let results = searcher
+async fn search(searcher: &Searcher, query: &str, mode: SearchMode) -> BenchResult<SearchResults> {
+    Ok(searcher
         .search(&SearchRequest {
             query: query.to_string(),
             mode,
             limit: 10,
             repositories: vec![],
         })
-        .await?;
-    Ok(results.hits.len())
+        .await?)
 }
 
 /// Rust files under `root`, in a stable order, until about `budget` bytes (files over 256 KB

@@ -7,11 +7,13 @@
 //! query), and a repository indexed since it was loaded is loaded again. Loaded repositories are
 //! evicted least recently used first beyond a byte budget.
 //!
-//! Search is brute force — every row that passes the filter is scored with a dot product (the
-//! vectors are unit length, so that is the cosine), spread over the machine's cores for large
-//! repositories, the best `k` kept in a heap. Exact, so no recall is lost, and at 384 dimensions a
-//! 100k-chunk repository is 38M multiply-adds: milliseconds on one core. The dot product is written
-//! over fixed 8-lane blocks so the compiler vectorises it.
+//! Search is brute force in two passes. Every row that passes the filter is first scored with an
+//! 8-bit dot product: each vector is also kept quantised to `i8` with a per-row scale (`x ≈ q ·
+//! max|x| / 127`), a quarter of the bytes to stream through memory, which is what bounds a scan
+//! of 100k × 384 values. The best `max(4k, k + 32)` rows of that pass are then re-scored exactly
+//! with `f32` dot products (the vectors are unit length, so that is the cosine), and the best `k`
+//! of those are returned with their exact scores. Large repositories are scanned on all cores.
+//! Both dot products are written over fixed-width lane blocks so the compiler vectorises them.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
@@ -27,6 +29,9 @@ use crate::{Error, ModelInfo, Result, VectorFilter, VectorHit, VectorPoint, Vect
 
 /// Default memory budget of loaded repositories (vectors only), in bytes.
 pub const DEFAULT_CACHE_BYTES: usize = 1 << 30;
+/// Candidates of the quantised pass re-scored exactly: `max(RESCORE_FACTOR · k, k + RESCORE_EXTRA)`.
+const RESCORE_FACTOR: usize = 4;
+const RESCORE_EXTRA: usize = 32;
 /// Rows per thread below which a search stays on one thread.
 const ROWS_PER_THREAD: usize = 16_384;
 
@@ -52,18 +57,66 @@ pub struct RepositoryVectors {
     /// Length of each vector.
     pub dimension: usize,
     /// Row-major, `len() * dimension` values.
-    pub data: Vec<f32>,
+    data: Vec<f32>,
+    /// The same rows quantised to `i8`.
+    quantized: Vec<i8>,
+    /// Per-row scale of `quantized` (`x ≈ q · scale`).
+    scales: Vec<f32>,
     /// Content hash of each row.
-    pub hashes: Vec<String>,
+    hashes: Vec<String>,
     /// Path of each row.
-    pub paths: Vec<String>,
+    paths: Vec<String>,
     /// Lowercased language of each row.
-    pub languages: Vec<Option<String>>,
+    languages: Vec<Option<String>>,
     /// Symbol kind of each row.
-    pub kinds: Vec<Option<String>>,
+    kinds: Vec<Option<String>>,
+}
+
+/// A vector quantised to `i8` with its scale.
+fn quantize(vector: &[f32], out: &mut Vec<i8>) -> f32 {
+    let max = vector.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+    out.extend(
+        vector
+            .iter()
+            .map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8),
+    );
+    scale
 }
 
 impl RepositoryVectors {
+    /// No rows yet, vectors of `dimension` entries.
+    pub fn new(dimension: usize) -> Self {
+        RepositoryVectors {
+            dimension,
+            ..Default::default()
+        }
+    }
+
+    /// Appends a row (`vector` must have `dimension` entries).
+    pub fn push(
+        &mut self,
+        content_hash: String,
+        path: String,
+        language: Option<&str>,
+        symbol_kind: Option<String>,
+        vector: &[f32],
+    ) {
+        debug_assert_eq!(vector.len(), self.dimension);
+        self.data.extend_from_slice(vector);
+        let scale = quantize(vector, &mut self.quantized);
+        self.scales.push(scale);
+        self.hashes.push(content_hash);
+        self.paths.push(path);
+        self.languages.push(language.map(str::to_lowercase));
+        self.kinds.push(symbol_kind);
+    }
+
+    /// The content hash of row `i`.
+    pub fn hash(&self, i: usize) -> &str {
+        &self.hashes[i]
+    }
+
     /// Rows.
     pub fn len(&self) -> usize {
         self.hashes.len()
@@ -75,7 +128,11 @@ impl RepositoryVectors {
     }
 
     fn bytes(&self) -> usize {
-        self.data.len() * 4
+        self.data.len() * 4 + self.quantized.len()
+    }
+
+    fn quantized_row(&self, i: usize) -> &[i8] {
+        &self.quantized[i * self.dimension..(i + 1) * self.dimension]
     }
 
     fn row(&self, i: usize) -> &[f32] {
@@ -100,6 +157,10 @@ impl RepositoryVectors {
     /// The `k` rows nearest to `query` that pass `filter`, as (score, row), best first.
     pub fn nearest(&self, query: &[f32], filter: &VectorFilter, k: usize) -> Vec<(f32, usize)> {
         let filter = RowFilter::new(filter);
+        let mut quantized_query = Vec::with_capacity(query.len());
+        let query_scale = quantize(query, &mut quantized_query);
+        let query_q = (quantized_query.as_slice(), query_scale);
+        let candidates = (RESCORE_FACTOR * k).max(k + RESCORE_EXTRA);
         let rows = self.len();
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -108,14 +169,14 @@ impl RepositoryVectors {
             .max(1);
         let per_thread = rows.div_ceil(threads);
         let partial: Vec<Vec<(f32, usize)>> = if threads == 1 {
-            vec![self.scan(query, &filter, 0..rows, k)]
+            vec![self.scan(query_q, &filter, 0..rows, candidates)]
         } else {
             std::thread::scope(|scope| {
                 let handles: Vec<_> = (0..threads)
                     .map(|t| {
                         let range = t * per_thread..((t + 1) * per_thread).min(rows);
                         let filter = &filter;
-                        scope.spawn(move || self.scan(query, filter, range, k))
+                        scope.spawn(move || self.scan(query_q, filter, range, candidates))
                     })
                     .collect();
                 handles
@@ -124,15 +185,21 @@ impl RepositoryVectors {
                     .collect()
             })
         };
-        let mut all: Vec<(f32, usize)> = partial.into_iter().flatten().collect();
+        // The quantised pass's best candidates, re-scored exactly.
+        let mut all: Vec<(f32, usize)> = partial
+            .into_iter()
+            .flatten()
+            .map(|(_, i)| (dot(query, self.row(i)), i))
+            .collect();
         all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         all.truncate(k);
         all
     }
 
+    /// The `k` rows of `rows` with the best quantised scores for `query` (quantised, with its scale).
     fn scan(
         &self,
-        query: &[f32],
+        (query, query_scale): (&[i8], f32),
         filter: &RowFilter,
         rows: std::ops::Range<usize>,
         k: usize,
@@ -142,7 +209,7 @@ impl RepositoryVectors {
             if !self.passes(i, filter) {
                 continue;
             }
-            let score = dot(query, self.row(i));
+            let score = dot_i8(query, self.quantized_row(i)) as f32 * self.scales[i] * query_scale;
             if best.len() < k {
                 best.push(Reverse(Scored(score, i)));
             } else if best.peek().is_some_and(|worst| score > worst.0.0) {
@@ -187,6 +254,24 @@ impl Ord for Scored {
     fn cmp(&self, other: &Self) -> Ordering {
         self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
     }
+}
+
+/// Dot product of `i8` vectors over 16-lane blocks with `i32` sums (vectorised by the compiler).
+pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    let (blocks_a, tail_a) = a.as_chunks::<16>();
+    let (blocks_b, tail_b) = b.as_chunks::<16>();
+    let mut lanes = [0i32; 16];
+    for (x, y) in blocks_a.iter().zip(blocks_b) {
+        for lane in 0..16 {
+            lanes[lane] += i32::from(x[lane]) * i32::from(y[lane]);
+        }
+    }
+    let tail: i32 = tail_a
+        .iter()
+        .zip(tail_b)
+        .map(|(x, y)| i32::from(*x) * i32::from(*y))
+        .sum();
+    lanes.iter().sum::<i32>() + tail
 }
 
 /// Dot product over 8-lane blocks (vectorised by the compiler), then the tail.
@@ -243,10 +328,8 @@ impl EmbeddedStore {
     }
 
     async fn load(&self, model: &ModelInfo, repository: RepositoryId) -> Result<RepositoryVectors> {
-        let mut vectors = RepositoryVectors {
-            dimension: model.dimension,
-            ..Default::default()
-        };
+        let mut vectors = RepositoryVectors::new(model.dimension);
+        let mut vector = Vec::with_capacity(model.dimension);
         let mut rows = self.store.repository_vectors(repository, &model.id);
         while let Some(row) = rows.try_next().await.map_err(reposage_store::Error::from)? {
             if row.bytes.len() != model.dimension * 4 {
@@ -255,11 +338,15 @@ impl EmbeddedStore {
                     actual: row.bytes.len() / 4,
                 });
             }
-            extend_from_bytes(&mut vectors.data, &row.bytes);
-            vectors.hashes.push(row.content_hash);
-            vectors.paths.push(row.path);
-            vectors.languages.push(row.language.map(|l| l.to_lowercase()));
-            vectors.kinds.push(row.symbol_kind);
+            vector.clear();
+            extend_from_bytes(&mut vector, &row.bytes);
+            vectors.push(
+                row.content_hash,
+                row.path,
+                row.language.as_deref(),
+                row.symbol_kind,
+                &vector,
+            );
         }
         Ok(vectors)
     }
@@ -347,7 +434,7 @@ impl VectorStore for EmbeddedStore {
             };
             hits.extend(nearest.into_iter().map(|(score, row)| VectorHit {
                 repository,
-                content_hash: loaded.vectors.hashes[row].clone(),
+                content_hash: loaded.vectors.hash(row).to_string(),
                 score,
             }));
         }
@@ -371,18 +458,30 @@ mod tests {
     use super::*;
 
     fn vectors(rows: &[(&str, &[f32], &str, Option<&str>)]) -> RepositoryVectors {
-        let mut v = RepositoryVectors {
-            dimension: rows[0].1.len(),
-            ..Default::default()
-        };
+        let mut v = RepositoryVectors::new(rows[0].1.len());
         for (hash, vector, path, language) in rows {
-            v.data.extend_from_slice(vector);
-            v.hashes.push(hash.to_string());
-            v.paths.push(path.to_string());
-            v.languages.push(language.map(str::to_lowercase));
-            v.kinds.push(Some("function".into()));
+            v.push(
+                hash.to_string(),
+                path.to_string(),
+                *language,
+                Some("function".into()),
+                vector,
+            );
         }
         v
+    }
+
+    #[test]
+    fn quantised_dot_products_track_exact_ones() {
+        let a: Vec<i8> = (0..37).map(|i| (i * 7 % 255 - 127) as i8).collect();
+        let b: Vec<i8> = (0..37).map(|i| (127 - i * 3) as i8).collect();
+        let exact: i32 = a.iter().zip(&b).map(|(x, y)| i32::from(*x) * i32::from(*y)).sum();
+        assert_eq!(dot_i8(&a, &b), exact);
+        let x = [0.6f32, -0.8, 0.0];
+        let mut q = Vec::new();
+        let scale = quantize(&x, &mut q);
+        assert_eq!(q, [95, -127, 0]);
+        assert!((dot_i8(&q, &q) as f32 * scale * scale - 1.0).abs() < 0.01);
     }
 
     #[test]
@@ -441,18 +540,11 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5
         };
-        let mut v = RepositoryVectors {
-            dimension: dim,
-            ..Default::default()
-        };
+        let mut v = RepositoryVectors::new(dim);
         for i in 0..rows {
             let mut row: Vec<f32> = (0..dim).map(|_| next()).collect();
             crate::embed::normalize(&mut row);
-            v.data.extend(row);
-            v.hashes.push(i.to_string());
-            v.paths.push(format!("f{}.rs", i % 7));
-            v.languages.push(Some("rust".into()));
-            v.kinds.push(None);
+            v.push(i.to_string(), format!("f{}.rs", i % 7), Some("Rust"), None, &row);
         }
         let mut query: Vec<f32> = (0..dim).map(|_| next()).collect();
         crate::embed::normalize(&mut query);
