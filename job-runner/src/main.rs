@@ -391,7 +391,7 @@ async fn reindex_vectors(store: &Store, args: ReindexArgs) -> anyhow::Result<()>
     };
     let repositories = match repository {
         Some(name) => {
-            let ids = store.repositories_named(&[name.clone()]).await?;
+            let ids = store.repositories_named(std::slice::from_ref(&name)).await?;
             if ids.is_empty() {
                 bail!("no repository named {name} is indexed");
             }

@@ -142,6 +142,13 @@ pub struct OverviewCounts {
     pub kubernetes_objects: i64,
 }
 
+/// Deletes the rows of paths `$2` of repository `$1`. A join on the unnested paths, not
+/// `path = ANY($2)`: once a prepared statement goes generic, Postgres answered `ANY` from the
+/// trigram index on paths, seconds per batch on a large repository; the join uses the unique
+/// (repository, path) index.
+const DELETE_PATHS: &str = "DELETE FROM files f USING UNNEST($2::text[]) AS d(path)
+                            WHERE f.repository_id = $1 AND f.path = d.path";
+
 /// The open transaction of one index run.
 #[derive(Debug)]
 pub struct IndexWriter {
@@ -207,7 +214,7 @@ impl IndexWriter {
             return Ok(());
         }
         let paths: Vec<&str> = files.iter().map(|f| f.row.path.as_str()).collect();
-        sqlx::query("DELETE FROM files WHERE repository_id = $1 AND path = ANY($2::text[])")
+        sqlx::query(DELETE_PATHS)
             .bind(self.repository_id)
             .bind(&paths)
             .execute(&mut *self.tx)
@@ -234,7 +241,7 @@ impl IndexWriter {
         commit: &CommitSha,
         mut stats: RunStats,
     ) -> Result<RunRecord> {
-        sqlx::query("DELETE FROM files WHERE repository_id = $1 AND path = ANY($2::text[])")
+        sqlx::query(DELETE_PATHS)
             .bind(self.repository_id)
             .bind(removed)
             .execute(&mut *self.tx)
