@@ -272,75 +272,28 @@ impl Searcher {
             ));
         }
 
-        let mut lexical: Vec<(i64, f32)> = Vec::new();
-        if request.mode != SearchMode::Semantic {
-            let t = Instant::now();
-            // A word without identifier characters (`%`, `->`) has no tokens: it is matched literally.
-            let (tokened, literal): (Vec<&String>, Vec<&String>) = parsed
-                .words
-                .iter()
-                .partition(|w| identifiers(w).any(|i| !identifier_tokens(i).is_empty()));
-            let phrases: Vec<String> = parsed.phrases.iter().chain(literal).cloned().collect();
-            lexical = self
-                .store
-                .lexical_search(&LexicalQuery {
-                    tsquery: tsquery(tokened.into_iter().map(String::as_str)),
-                    phrases,
-                    regexes: parsed.regexes.iter().map(|r| postgres_regex(r)).collect(),
-                    filter: filter.clone(),
-                    limit: candidates as i64,
-                    timeout: self.params.lexical_timeout,
-                })
-                .await?
-                .into_iter()
-                .map(|h| (h.chunk_id, h.score))
-                .collect();
-            results.timings.lexical_ms = ms(t);
-        }
-
-        let mut dense: Vec<(i64, f32)> = Vec::new();
-        if let Some((embedder, vectors)) = semantic {
-            let text = parsed.free_text();
-            if !text.trim().is_empty() {
-                let t = Instant::now();
-                let query = embedder.embed_query(&text).await?;
-                results.timings.embed_ms = ms(t);
-                let t = Instant::now();
-                let vector_filter = VectorFilter {
-                    repositories: filter.repositories.clone(),
-                    languages: filter.languages.clone(),
-                    // One prefix narrows inside the store; several are applied with the chunk filter.
-                    path_prefix: match filter.path_prefixes.as_slice() {
-                        [one] => Some(one.clone()),
-                        _ => None,
-                    },
-                    symbol_kinds: filter.symbol_kinds.clone(),
-                };
-                let near = vectors
-                    .search(embedder.model(), &query, &vector_filter, candidates)
-                    .await?;
-                let wanted: Vec<(RepositoryId, String)> = near
-                    .iter()
-                    .map(|h| (h.repository, h.content_hash.clone()))
-                    .collect();
-                let chunk_of: HashMap<(RepositoryId, String), i64> = self
-                    .store
-                    .chunks_for_hashes(&wanted, &filter)
-                    .await?
-                    .into_iter()
-                    .map(|(repository, hash, id)| ((repository, hash), id))
-                    .collect();
-                dense = near
-                    .into_iter()
-                    .filter_map(|h| {
-                        chunk_of
-                            .get(&(h.repository, h.content_hash))
-                            .map(|id| (*id, h.score))
-                    })
-                    .collect();
-                results.timings.semantic_ms = ms(t);
+        // The two retrievers are independent: run them at the same time.
+        let lexical = async {
+            match request.mode {
+                SearchMode::Semantic => Ok((Vec::new(), 0.0)),
+                _ => self.lexical(&parsed, &filter, candidates).await,
             }
-        }
+        };
+        let dense = async {
+            match semantic {
+                Some((embedder, vectors)) => {
+                    self.semantic(&parsed, &filter, candidates, embedder.as_ref(), vectors.as_ref())
+                        .await
+                }
+                None => Ok((Vec::new(), 0.0, 0.0)),
+            }
+        };
+        let (lexical, dense) = futures::join!(lexical, dense);
+        let (lexical, lexical_ms) = lexical?;
+        let (dense, embed_ms, semantic_ms) = dense?;
+        results.timings.lexical_ms = lexical_ms;
+        results.timings.embed_ms = embed_ms;
+        results.timings.semantic_ms = semantic_ms;
 
         let ranked = rank(&lexical, &dense, request.mode, &self.params.rrf, request.limit);
         let ids: Vec<i64> = ranked.iter().map(|r| r.0).collect();
@@ -362,6 +315,90 @@ impl Searcher {
             .collect();
         results.timings.total_ms = ms(started);
         Ok(results)
+    }
+
+    /// The lexical list, best first, as (chunk id, `ts_rank`), and its milliseconds.
+    async fn lexical(
+        &self,
+        parsed: &ParsedQuery,
+        filter: &ChunkFilter,
+        candidates: usize,
+    ) -> Result<(Vec<(i64, f32)>, f64)> {
+        let t = Instant::now();
+        // A word without identifier characters (`%`, `->`) has no tokens: it is matched literally.
+        let (tokened, literal): (Vec<&String>, Vec<&String>) = parsed
+            .words
+            .iter()
+            .partition(|w| identifiers(w).any(|i| !identifier_tokens(i).is_empty()));
+        let phrases: Vec<String> = parsed.phrases.iter().chain(literal).cloned().collect();
+        let hits = self
+            .store
+            .lexical_search(&LexicalQuery {
+                tsquery: tsquery(tokened.into_iter().map(String::as_str)),
+                phrases,
+                regexes: parsed.regexes.iter().map(|r| postgres_regex(r)).collect(),
+                filter: filter.clone(),
+                limit: candidates as i64,
+                timeout: self.params.lexical_timeout,
+            })
+            .await?
+            .into_iter()
+            .map(|h| (h.chunk_id, h.score))
+            .collect();
+        Ok((hits, ms(t)))
+    }
+
+    /// The semantic list, best first, as (chunk id, cosine), with the milliseconds spent embedding
+    /// the query and searching the vectors.
+    async fn semantic(
+        &self,
+        parsed: &ParsedQuery,
+        filter: &ChunkFilter,
+        candidates: usize,
+        embedder: &dyn Embedder,
+        vectors: &dyn VectorStore,
+    ) -> Result<(Vec<(i64, f32)>, f64, f64)> {
+        let text = parsed.free_text();
+        if text.trim().is_empty() {
+            return Ok((Vec::new(), 0.0, 0.0));
+        }
+        let t = Instant::now();
+        let query = embedder.embed_query(&text).await?;
+        let embed_ms = ms(t);
+        let t = Instant::now();
+        let vector_filter = VectorFilter {
+            repositories: filter.repositories.clone(),
+            languages: filter.languages.clone(),
+            // One prefix narrows inside the store; several are applied with the chunk filter.
+            path_prefix: match filter.path_prefixes.as_slice() {
+                [one] => Some(one.clone()),
+                _ => None,
+            },
+            symbol_kinds: filter.symbol_kinds.clone(),
+        };
+        let near = vectors
+            .search(embedder.model(), &query, &vector_filter, candidates)
+            .await?;
+        let wanted: Vec<(RepositoryId, String)> = near
+            .iter()
+            .map(|h| (h.repository, h.content_hash.clone()))
+            .collect();
+        let chunk_of: HashMap<(RepositoryId, String), i64> = self
+            .store
+            .chunks_for_hashes(&wanted, filter)
+            .await?
+            .into_iter()
+            .map(|(repository, hash, id)| ((repository, hash), id))
+            .collect();
+        let dense = near
+            .into_iter()
+            .filter_map(|h| {
+                chunk_of
+                    .get(&(h.repository, h.content_hash))
+                    .map(|id| (*id, h.score))
+            })
+            .collect();
+        Ok((dense, embed_ms, ms(t)))
     }
 
     /// The chunk filter of a query, or `None` when its `repo:` names match no repository (or
