@@ -16,24 +16,17 @@
 //! or `memory` run one part only. `REPOSAGE_BENCH_SLOW_MS=N` logs every SQL statement slower than
 //! N ms (with its duration) to stderr, to see where a run's time goes.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::path::Path;
-use std::str::FromStr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use git2::build::TreeUpdateBuilder;
-use git2::{FileMode, Oid, Repository, Signature};
-use log::LevelFilter;
-use reposage_analysis::{FetchOptions, RefRequest, Source, UrlPolicy};
-use reposage_job_runner::index::{IndexRequest, IndexSummary, SharedTokenCounter, run_index};
-use reposage_job_runner::progress::NoProgress;
-use reposage_store::{NewRepository, RepositoryId, RunId, Store};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{AssertSqlSafe, ConnectOptions, PgPool};
-use uuid::Uuid;
+use git2::{FileMode, Oid, Repository};
+use reposage_store::{RunId, Store};
 
-type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+use common::{BenchDatabase, BenchResult, Rng, env_number, index_timed, signature};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -74,64 +67,7 @@ async fn main() {
     }
     database.drop().await;
     if let Err(error) = result {
-        eprintln!("bench failed: {error}");
-        std::process::exit(1);
-    }
-}
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A database of its own, created for this run and dropped at the end.
-struct BenchDatabase {
-    admin: PgPool,
-    name: String,
-    store: Store,
-}
-
-impl BenchDatabase {
-    async fn create(url: &str, slow_ms: Option<u64>) -> BenchResult<Self> {
-        let options = match slow_ms {
-            Some(ms) => PgConnectOptions::from_str(url)?
-                .log_statements(LevelFilter::Off)
-                .log_slow_statements(LevelFilter::Warn, Duration::from_millis(ms)),
-            None => PgConnectOptions::from_str(url)?.disable_statement_logging(),
-        };
-        let admin = PgPoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await?;
-        let name = format!("reposage_bench_{}", Uuid::new_v4().simple());
-        // the name is generated above (hex digits only): safe to splice
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await?;
-        let pool = PgPoolOptions::new()
-            .max_connections(4)
-            .connect_with(options.database(&name))
-            .await?;
-        let store = Store::from_pool(pool);
-        store.migrate().await?;
-        println!("database {name} created");
-        Ok(Self { admin, name, store })
-    }
-
-    async fn drop(self) {
-        self.store.pool().close().await;
-        let dropped = sqlx::query(AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        )))
-        .execute(&self.admin)
-        .await;
-        match dropped {
-            Ok(_) => println!("database {} dropped", self.name),
-            Err(e) => eprintln!("could not drop database {}: {e}", self.name),
-        }
+        common::fail(error.as_ref());
     }
 }
 
@@ -220,57 +156,6 @@ async fn memory(store: &Store, mb: usize) -> BenchResult<()> {
     Ok(())
 }
 
-/// User + system CPU time of this process (all threads), from `/proc/self/stat`.
-fn cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // fields after the command name (which is in parentheses and may hold spaces)
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    // USER_HZ is 100 on every Linux architecture RepoSage targets
-    Some(Duration::from_millis(ticks * 10))
-}
-
-async fn index_timed(store: &Store, path: &Path, name: &str) -> BenchResult<(IndexSummary, Duration)> {
-    let request = IndexRequest {
-        run_id: RunId::new_random(),
-        repository: NewRepository {
-            id: RepositoryId(Uuid::new_v5(&Uuid::NAMESPACE_URL, name.as_bytes())),
-            namespace: "bench".into(),
-            name: name.into(),
-            url: path.display().to_string(),
-            git_ref: None,
-        },
-        source: Source::Local(path.to_path_buf()),
-        fetch: FetchOptions {
-            git_ref: RefRequest::Default,
-            ..FetchOptions::default()
-        },
-        url_policy: UrlPolicy::default(),
-        include: vec![],
-        exclude: vec![],
-        // the CLI's defaults
-        max_file_bytes: 1024 * 1024,
-        max_files: 100_000,
-        parse_timeout: Duration::from_secs(5),
-        chunk_budget: reposage_analysis::chunk::ChunkBudget::default(),
-        token_counter: SharedTokenCounter::approximate(),
-        embedding: None,
-        work_dir: std::env::temp_dir(),
-    };
-    let (started, cpu) = (Instant::now(), cpu_time());
-    let summary = run_index(store, request, Arc::new(NoProgress)).await?;
-    let elapsed = started.elapsed();
-    if let (Some(before), Some(after)) = (cpu, cpu_time()) {
-        let used = after.saturating_sub(before);
-        println!(
-            "  CPU time of the bench process: {:.2} s = {:.0} % of the wall time (the rest: waiting for Postgres or for a core)",
-            used.as_secs_f64(),
-            100.0 * used.as_secs_f64() / elapsed.as_secs_f64()
-        );
-    }
-    Ok((summary, elapsed))
-}
-
 /// Stage durations of a run, from its events.
 async fn print_stages(store: &Store, run_id: RunId) -> BenchResult<()> {
     let mut line = String::from("  stages:");
@@ -316,14 +201,6 @@ struct Built {
 }
 
 const FILES_PER_DIR: usize = 50;
-
-fn signature() -> Result<Signature<'static>, git2::Error> {
-    Signature::new(
-        "RepoSage Bench",
-        "bench@reposage.dev",
-        &git2::Time::new(1_700_000_000, 0),
-    )
-}
 
 fn build_repository(path: &Path, files: usize, size_of: impl Fn(usize) -> usize) -> BenchResult<Built> {
     let repo = Repository::init(path)?;
@@ -424,26 +301,6 @@ impl Language {
             Language::TypeScript => "component",
             Language::Java => "Repository",
         }
-    }
-}
-
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, words: &[&'a str]) -> &'a str {
-        words[self.below(words.len())]
     }
 }
 

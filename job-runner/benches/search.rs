@@ -55,7 +55,7 @@ async fn main() {
         );
         std::process::exit(2);
     };
-    let database = BenchDatabase::create(&url).await.unwrap_or_else(|e| {
+    let database = BenchDatabase::create(&url, None).await.unwrap_or_else(|e| {
         eprintln!("cannot create the bench database: {e}");
         std::process::exit(1);
     });

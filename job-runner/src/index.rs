@@ -74,6 +74,55 @@ pub struct IndexRequest {
     pub work_dir: PathBuf,
 }
 
+/// Default of [`IndexRequest::max_file_bytes`] (and of `--max-file-bytes`).
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 1024 * 1024;
+/// Default of [`IndexRequest::max_files`] (and of `--max-files`).
+pub const DEFAULT_MAX_FILES: u64 = 100_000;
+/// Default of [`IndexRequest::parse_timeout`] in milliseconds (and of `--parse-timeout-ms`).
+pub const DEFAULT_PARSE_TIMEOUT_MS: u64 = 5_000;
+
+/// Namespace of the UUIDs derived for local-mode repositories from `namespace/name`.
+const LOCAL_ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5e0d_5a9e_7c1f_4b6a_9d3e_2f81_c0a4_b7d1);
+
+/// The id of a repository indexed without a custom resource: derived from `namespace/name`, so the
+/// same name is the same repository run after run.
+pub fn local_repository_id(namespace: &str, name: &str) -> RepositoryId {
+    RepositoryId(uuid::Uuid::new_v5(
+        &LOCAL_ID_NAMESPACE,
+        format!("{namespace}/{name}").as_bytes(),
+    ))
+}
+
+impl IndexRequest {
+    /// A request to index the repository at `path` (its default branch or HEAD) as
+    /// `namespace/name`, with a fresh run id, the default caps, the approximate token counter, no
+    /// embedding stage and the system's temporary folder as scratch space.
+    pub fn local(path: &std::path::Path, namespace: &str, name: &str) -> Self {
+        IndexRequest {
+            run_id: RunId::new_random(),
+            repository: NewRepository {
+                id: local_repository_id(namespace, name),
+                namespace: namespace.into(),
+                name: name.into(),
+                url: path.display().to_string(),
+                git_ref: None,
+            },
+            source: Source::Local(path.to_path_buf()),
+            fetch: FetchOptions::default(),
+            url_policy: UrlPolicy::default(),
+            include: Vec::new(),
+            exclude: Vec::new(),
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            max_files: DEFAULT_MAX_FILES,
+            parse_timeout: Duration::from_millis(DEFAULT_PARSE_TIMEOUT_MS),
+            chunk_budget: ChunkBudget::default(),
+            token_counter: SharedTokenCounter::approximate(),
+            embedding: None,
+            work_dir: std::env::temp_dir(),
+        }
+    }
+}
+
 /// A token counter shared with the analysis thread.
 #[derive(Clone)]
 pub struct SharedTokenCounter(pub Arc<dyn TokenCounter + Send + Sync>);

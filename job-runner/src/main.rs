@@ -10,16 +10,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use reposage_analysis::chunk::ChunkBudget;
 use reposage_analysis::{Credentials, FetchOptions, RefRequest, Source, UrlPolicy};
-use reposage_job_runner::index::{IndexRequest, IndexSummary, run_index};
+use reposage_job_runner::index::{self, IndexRequest, IndexSummary, run_index};
 use reposage_job_runner::progress::{NoProgress, Progress, Stage};
 use reposage_job_runner::retrieval_config::RetrievalArgs;
 use reposage_retrieval::vector::sync_repository;
 use reposage_retrieval::{SearchMode, SearchParams, SearchRequest, Searcher};
 use reposage_store::{NewRepository, RefKind, RepositoryId, RunId, Store};
 use uuid::Uuid;
-
-/// Namespace for deriving local-mode repository ids from `namespace/name`.
-const LOCAL_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5e0d_5a9e_7c1f_4b6a_9d3e_2f81_c0a4_b7d1);
 
 /// Fetch, analyse and index a git repository into the RepoSage database, or search it.
 #[derive(Debug, Parser)]
@@ -94,13 +91,13 @@ struct IndexArgs {
     #[arg(long = "exclude", value_name = "PATTERN")]
     exclude: Vec<String>,
     /// Files larger than this many bytes are recorded as too large and not analysed.
-    #[arg(long, default_value_t = 1024 * 1024)]
+    #[arg(long, default_value_t = index::DEFAULT_MAX_FILE_BYTES)]
     max_file_bytes: u64,
     /// At most this many files are analysed; the rest are recorded as skipped.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = index::DEFAULT_MAX_FILES)]
     max_files: u64,
     /// A file whose parse takes longer than this many milliseconds is recorded as timed out.
-    #[arg(long, default_value_t = 5_000)]
+    #[arg(long, default_value_t = index::DEFAULT_PARSE_TIMEOUT_MS)]
     parse_timeout_ms: u64,
     /// Largest retrieval chunk, in tokens of the embedding model (functions and classes that fit are
     /// one chunk; larger ones are split on statement boundaries; small neighbours are merged).
@@ -230,7 +227,8 @@ async fn index(store: &Store, args: IndexArgs) -> anyhow::Result<()> {
         _ => (RefRequest::Default, None),
     };
     let id = repository_id
-        .unwrap_or_else(|| Uuid::new_v5(&LOCAL_ID_NAMESPACE, format!("{namespace}/{name}").as_bytes()));
+        .map(RepositoryId)
+        .unwrap_or_else(|| index::local_repository_id(&namespace, &name));
     let scratch = match work_dir {
         Some(dir) => tempfile::Builder::new().prefix("run-").tempdir_in(dir)?,
         None => tempfile::tempdir()?,
@@ -246,7 +244,7 @@ async fn index(store: &Store, args: IndexArgs) -> anyhow::Result<()> {
     let request = IndexRequest {
         run_id: run_id.map(RunId).unwrap_or_else(RunId::new_random),
         repository: NewRepository {
-            id: RepositoryId(id),
+            id,
             namespace,
             name,
             url: recorded_url,

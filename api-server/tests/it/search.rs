@@ -8,15 +8,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use reposage_analysis::chunk::ChunkBudget;
-use reposage_analysis::{FetchOptions, RefRequest, Source, UrlPolicy};
 use reposage_api_server::{AppState, app};
 use reposage_job_runner::index::{EmbeddingStage, IndexRequest, IndexSummary, SharedTokenCounter, run_index};
 use reposage_job_runner::progress::NoProgress;
 use reposage_retrieval::embed::local::LocalEmbedder;
 use reposage_retrieval::vector::embedded::EmbeddedStore;
 use reposage_retrieval::{Embedder, ModelInfo, SearchParams, Searcher};
-use reposage_store::{NewRepository, RepositoryId, RunId, Store};
+use reposage_store::Store;
 use reposage_testkit::{Entry, GitFixture};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -149,29 +147,10 @@ fn index_request(store: &Store, repo: &GitFixture, namespace: &str, name: &str, 
         (SharedTokenCounter::approximate(), None)
     };
     IndexRequest {
-        run_id: RunId::new_random(),
-        repository: NewRepository {
-            id: RepositoryId::new_random(),
-            namespace: namespace.into(),
-            name: name.into(),
-            url: repo.path().display().to_string(),
-            git_ref: None,
-        },
-        source: Source::Local(repo.path().to_path_buf()),
-        fetch: FetchOptions {
-            git_ref: RefRequest::Default,
-            ..FetchOptions::default()
-        },
-        url_policy: UrlPolicy::default(),
-        include: vec![],
-        exclude: vec![],
-        max_file_bytes: 1024 * 1024,
-        max_files: 100_000,
         parse_timeout: Duration::from_secs(10),
-        chunk_budget: ChunkBudget::default(),
         token_counter,
         embedding,
-        work_dir: std::env::temp_dir(),
+        ..IndexRequest::local(repo.path(), namespace, name)
     }
 }
 

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use git2::build::TreeUpdateBuilder;
 use git2::{FileMode, Repository, Signature};
-use reposage_analysis::{FetchOptions, RefRequest, Source, UrlPolicy};
-use reposage_job_runner::index::{IndexRequest, IndexSummary, SharedTokenCounter, run_index};
+use log::LevelFilter;
+use reposage_job_runner::index::{IndexRequest, IndexSummary, run_index};
 use reposage_job_runner::progress::NoProgress;
-use reposage_store::{NewRepository, RepositoryId, RunId, Store};
+use reposage_store::Store;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 use uuid::Uuid;
@@ -49,13 +49,21 @@ pub struct BenchDatabase {
 }
 
 impl BenchDatabase {
-    pub async fn create(url: &str) -> BenchResult<Self> {
-        let options = PgConnectOptions::from_str(url)?.disable_statement_logging();
+    /// Creates the database; with `slow_ms`, statements slower than that are logged (sqlx's
+    /// slow-statement warnings, shown when a tracing subscriber is installed).
+    pub async fn create(url: &str, slow_ms: Option<u64>) -> BenchResult<Self> {
+        let options = match slow_ms {
+            Some(ms) => PgConnectOptions::from_str(url)?
+                .log_statements(LevelFilter::Off)
+                .log_slow_statements(LevelFilter::Warn, Duration::from_millis(ms)),
+            None => PgConnectOptions::from_str(url)?.disable_statement_logging(),
+        };
         let admin = PgPoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
         let name = format!("reposage_bench_{}", Uuid::new_v4().simple());
+        // the name is generated above (hex digits only): safe to splice
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&admin)
             .await?;
@@ -86,34 +94,29 @@ impl BenchDatabase {
 
 /// Indexes the repository at `path` as `bench/<name>` with the CLI's defaults and no embedder.
 pub async fn index_timed(store: &Store, path: &Path, name: &str) -> BenchResult<(IndexSummary, Duration)> {
-    let request = IndexRequest {
-        run_id: RunId::new_random(),
-        repository: NewRepository {
-            id: RepositoryId(Uuid::new_v5(&Uuid::NAMESPACE_URL, name.as_bytes())),
-            namespace: "bench".into(),
-            name: name.into(),
-            url: path.display().to_string(),
-            git_ref: None,
-        },
-        source: Source::Local(path.to_path_buf()),
-        fetch: FetchOptions {
-            git_ref: RefRequest::Default,
-            ..FetchOptions::default()
-        },
-        url_policy: UrlPolicy::default(),
-        include: vec![],
-        exclude: vec![],
-        max_file_bytes: 1024 * 1024,
-        max_files: 100_000,
-        parse_timeout: Duration::from_secs(5),
-        chunk_budget: reposage_analysis::chunk::ChunkBudget::default(),
-        token_counter: SharedTokenCounter::approximate(),
-        embedding: None,
-        work_dir: std::env::temp_dir(),
-    };
-    let started = Instant::now();
+    let request = IndexRequest::local(path, "bench", name);
+    let (started, cpu) = (Instant::now(), cpu_time());
     let summary = run_index(store, request, Arc::new(NoProgress)).await?;
-    Ok((summary, started.elapsed()))
+    let elapsed = started.elapsed();
+    if let (Some(before), Some(after)) = (cpu, cpu_time()) {
+        let used = after.saturating_sub(before);
+        println!(
+            "  CPU time of the bench process: {:.2} s = {:.0} % of the wall time (the rest: waiting for Postgres or for a core)",
+            used.as_secs_f64(),
+            100.0 * used.as_secs_f64() / elapsed.as_secs_f64()
+        );
+    }
+    Ok((summary, elapsed))
+}
+
+/// User + system CPU time of this process (all threads), from `/proc/self/stat`.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // fields after the command name (which is in parentheses and may hold spaces)
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux architecture RepoSage targets
+    Some(Duration::from_millis(ticks * 10))
 }
 
 /// The author and committer of bench commits (a fixed time, so runs are repeatable).

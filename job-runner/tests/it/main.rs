@@ -12,39 +12,17 @@ mod retrieval;
 
 use std::sync::Arc;
 
-use reposage_analysis::{FetchOptions, RefRequest, Source, UrlPolicy};
 use reposage_job_runner::index::{IndexRequest, IndexSummary, run_index};
 use reposage_job_runner::progress::NoProgress;
-use reposage_store::{NewRepository, RepositoryId, RunId, Store};
+use reposage_store::{RepositoryId, RunId, Store};
 use reposage_testkit::GitFixture;
-use uuid::Uuid;
 
-/// An index request for `fixture` recorded as `local/<name>`.
+/// An index request for `fixture` recorded as `local/<name>` (a generous parse deadline for slow CI
+/// machines).
 pub fn request(fixture: &GitFixture, name: &str) -> IndexRequest {
     IndexRequest {
-        run_id: RunId::new_random(),
-        repository: NewRepository {
-            id: RepositoryId(Uuid::new_v5(&Uuid::NAMESPACE_URL, name.as_bytes())),
-            namespace: "local".into(),
-            name: name.into(),
-            url: fixture.path().display().to_string(),
-            git_ref: None,
-        },
-        source: Source::Local(fixture.path().to_path_buf()),
-        fetch: FetchOptions {
-            git_ref: RefRequest::Default,
-            ..FetchOptions::default()
-        },
-        url_policy: UrlPolicy::default(),
-        include: vec![],
-        exclude: vec![],
-        max_file_bytes: 1024 * 1024,
-        max_files: 100_000,
         parse_timeout: std::time::Duration::from_secs(10),
-        chunk_budget: reposage_analysis::chunk::ChunkBudget::default(),
-        token_counter: reposage_job_runner::index::SharedTokenCounter::approximate(),
-        embedding: None,
-        work_dir: std::env::temp_dir(),
+        ..IndexRequest::local(fixture.path(), "local", name)
     }
 }
 
