@@ -639,11 +639,19 @@ fn contiguous_f32<'a>(storage: &'a mut CpuStorage, layout: &Layout) -> candle_co
     }
 }
 
+/// Below this many values a pass stays on the calling thread: starting threads would cost more than
+/// the work (a search query is a few tokens; every layer runs several such passes).
+const PARALLEL_MIN_VALUES: usize = 1 << 16;
+
 /// Runs `f(first_row, rows)` over `data` cut into whole rows of `row_len`, one part per candle
-/// thread.
+/// thread (one part for small data).
 fn par_rows(data: &mut [f32], row_len: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
     let rows = data.len() / row_len.max(1);
-    let threads = candle_core::utils::get_num_threads().clamp(1, rows.max(1));
+    let threads = if data.len() < PARALLEL_MIN_VALUES {
+        1
+    } else {
+        candle_core::utils::get_num_threads().clamp(1, rows.max(1))
+    };
     if threads == 1 {
         f(0, data);
         return;
