@@ -636,14 +636,17 @@ fn analyse_file(
         limits.tokens.0.as_ref(),
     );
     counts.chunks += chunks.len() as u64;
+    // The kind of a chunk's symbol, by qualified name (the first symbol of a name, as overloads share one).
+    let mut kinds: HashMap<&str, &'static str> = HashMap::with_capacity(symbols.len());
+    for symbol in symbols {
+        kinds
+            .entry(symbol.qualified_name.as_str())
+            .or_insert(symbol.kind.as_str());
+    }
     let chunks = chunks
         .into_iter()
         .map(|c| ChunkRow {
-            symbol_kind: c
-                .symbol_path
-                .as_deref()
-                .and_then(|path| symbols.iter().find(|s| s.qualified_name == path))
-                .map(|s| s.kind.as_str()),
+            symbol_kind: c.symbol_path.as_deref().and_then(|path| kinds.get(path).copied()),
             search_tokens: lexical::tsvector(&entry.path, c.symbol_path.as_deref(), &c.text),
             content_hash: c.content_hash,
             symbol_path: c.symbol_path,

@@ -287,7 +287,7 @@ impl IndexWriter {
     }
 
     /// The repository being indexed.
-    pub fn repository_id(&self) -> RepositoryId {
+    pub(crate) fn repository_id(&self) -> RepositoryId {
         self.repository_id
     }
 

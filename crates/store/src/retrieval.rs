@@ -157,17 +157,6 @@ impl Store {
         Ok(inserted)
     }
 
-    /// Cached vectors of `model` for these hashes, in no particular order.
-    pub async fn cached_embeddings(&self, model: &str, hashes: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
-        Ok(sqlx::query_as(
-            "SELECT content_hash, vector FROM embeddings WHERE model = $1 AND content_hash = ANY($2::text[])",
-        )
-        .bind(model)
-        .bind(hashes)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
     /// The vectors of `model` for every distinct chunk of `repository`, streamed (one row per
     /// content hash, with the first path holding it).
     pub fn repository_vectors<'a>(
@@ -322,16 +311,6 @@ impl Store {
         .bind(ids)
         .fetch_all(&self.pool)
         .await?)
-    }
-
-    /// Distinct chunk texts of `repository` and how many (for statistics).
-    pub async fn chunk_count(&self, repository: RepositoryId) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(DISTINCT content_hash) FROM chunks WHERE repository_id = $1")
-                .bind(repository)
-                .fetch_one(&self.pool)
-                .await?,
-        )
     }
 }
 

@@ -380,6 +380,10 @@ impl VectorStore for EmbeddedStore {
         "embedded"
     }
 
+    fn reads_postgres(&self) -> bool {
+        true
+    }
+
     /// Caches the vectors by content hash (the chunk rows already say where they occur).
     async fn upsert(&self, model: &ModelInfo, points: &[VectorPoint]) -> Result<()> {
         let mut hashes = Vec::with_capacity(points.len());

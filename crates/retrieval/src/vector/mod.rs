@@ -62,6 +62,12 @@ pub trait VectorStore: Send + Sync + fmt::Debug {
     /// `embedded` or `qdrant`.
     fn backend(&self) -> &'static str;
 
+    /// True when the store reads vectors straight from Postgres' embedding cache, so there is
+    /// nothing to copy into it after an index run.
+    fn reads_postgres(&self) -> bool {
+        false
+    }
+
     /// Inserts or replaces `points` (idempotent: the same point twice is one point).
     async fn upsert(&self, model: &ModelInfo, points: &[VectorPoint]) -> Result<()>;
 
@@ -95,14 +101,14 @@ const SYNC_BATCH: usize = 256;
 /// Makes `vectors` hold exactly `repository`'s points of `model` as Postgres has them (chunks with
 /// a cached embedding): every point is replaced (deterministic ids make that idempotent) and
 /// points of chunks that are gone are removed. The embedded store reads Postgres directly, so
-/// there is nothing to copy. Returns the points written.
+/// there is nothing to copy ([`VectorStore::reads_postgres`]). Returns the points written.
 pub async fn sync_repository(
     store: &Store,
     vectors: &dyn VectorStore,
     model: &ModelInfo,
     repository: RepositoryId,
 ) -> Result<u64> {
-    if vectors.backend() == "embedded" {
+    if vectors.reads_postgres() {
         return Ok(0);
     }
     vectors.delete_repository(model, repository).await?;
