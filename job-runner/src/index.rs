@@ -18,6 +18,7 @@ use reposage_analysis::{
     Checkout, Classifier, EntryKind, FetchOptions, Language, LineStats, SkipReason, Source, TreeEntry,
     UrlPolicy, open_or_fetch,
 };
+use reposage_retrieval::vector::{SyncMode, sync_repository};
 use reposage_retrieval::{Embedder, VectorStore, lexical, secrets};
 use reposage_store::{
     AnalysedFile, BLOB_GRACE, BlobRow, CallRow, ChunkRow, CodeRows, CommitSha, FileKind, FileRow,
@@ -346,15 +347,15 @@ async fn pipeline(
     });
     if let Some(embedding) = &request.embedding {
         let model = embedding.embedder.model();
-        persisted["vectorsSynced"] = json!(
-            reposage_retrieval::vector::sync_repository(
-                store,
-                embedding.vectors.as_ref(),
-                model,
-                request.repository.id
-            )
-            .await?
-        );
+        let synced = sync_repository(
+            store,
+            embedding.vectors.as_ref(),
+            model,
+            request.repository.id,
+            SyncMode::Changed,
+        )
+        .await?;
+        persisted["vectorsSynced"] = json!(synced);
         persisted["embeddingsCollected"] =
             json!(store.delete_unreferenced_embeddings(EMBEDDING_GRACE).await?);
     }

@@ -13,7 +13,7 @@ use reposage_analysis::{Credentials, FetchOptions, RefRequest, Source, UrlPolicy
 use reposage_job_runner::index::{self, IndexRequest, IndexSummary, run_index};
 use reposage_job_runner::progress::{NoProgress, Progress, Stage};
 use reposage_job_runner::retrieval_config::RetrievalArgs;
-use reposage_retrieval::vector::sync_repository;
+use reposage_retrieval::vector::{SyncMode, SyncStats, sync_repository};
 use reposage_retrieval::{SearchMode, SearchParams, SearchRequest, Searcher};
 use reposage_store::{NewRepository, RefKind, RepositoryId, RunId, Store};
 use uuid::Uuid;
@@ -52,7 +52,8 @@ enum Command {
     Index(Box<IndexArgs>),
     /// Search indexed repositories: lexical, semantic or hybrid (see the query syntax in --help).
     Search(SearchArgs),
-    /// Rebuild the vector store's points (a Qdrant collection) from the embeddings in Postgres.
+    /// Bring the vector store's points (a Qdrant collection) in line with the embeddings in
+    /// Postgres: write the missing and changed points, remove those of chunks gone.
     ReindexVectors(ReindexArgs),
     /// Apply database migrations and exit.
     Migrate,
@@ -166,6 +167,11 @@ struct ReindexArgs {
     /// Only this repository (namespace/name or name); every repository when absent.
     #[arg(long)]
     repository: Option<String>,
+    /// Rewrite every point, vectors included, not only the missing and changed ones (a repair for
+    /// damaged vectors). Either way no repository's points are removed first, so searches keep
+    /// finding them meanwhile.
+    #[arg(long)]
+    rewrite: bool,
     #[command(flatten)]
     retrieval: RetrievalArgs,
 }
@@ -381,8 +387,14 @@ fn explain(e: &reposage_retrieval::search::Explanation) -> String {
 async fn reindex_vectors(store: &Store, args: ReindexArgs) -> anyhow::Result<()> {
     let ReindexArgs {
         repository,
+        rewrite,
         retrieval,
     } = args;
+    let mode = if rewrite {
+        SyncMode::Rewrite
+    } else {
+        SyncMode::Changed
+    };
     let retrieval = retrieval.resolve(store).await?;
     let Some((embedder, vectors)) = retrieval.semantic else {
         bail!("--embedder none has no vectors to reindex");
@@ -403,9 +415,13 @@ async fn reindex_vectors(store: &Store, args: ReindexArgs) -> anyhow::Result<()>
             .collect(),
     };
     for id in repositories {
-        let written = sync_repository(store, vectors.as_ref(), embedder.model(), id).await?;
+        let SyncStats {
+            unchanged,
+            written,
+            deleted,
+        } = sync_repository(store, vectors.as_ref(), embedder.model(), id, mode).await?;
         println!(
-            "{id}: {written} point(s) written to the {} store",
+            "{id}: {written} point(s) written, {deleted} deleted, {unchanged} unchanged in the {} store",
             vectors.backend()
         );
     }

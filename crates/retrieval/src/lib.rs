@@ -24,4 +24,4 @@ pub mod vector;
 pub use embed::{Embedder, ModelInfo};
 pub use error::{Error, Result};
 pub use search::{SearchHit, SearchMode, SearchParams, SearchRequest, SearchResults, Searcher};
-pub use vector::{VectorFilter, VectorHit, VectorPoint, VectorStore};
+pub use vector::{PointPayload, VectorFilter, VectorHit, VectorPoint, VectorStore};

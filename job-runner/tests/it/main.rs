@@ -9,6 +9,7 @@ mod incremental;
 mod index;
 mod metadata;
 mod retrieval;
+mod vector_sync;
 
 use std::sync::Arc;
 

@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use crate::{index, request};
 
 /// The local model, loaded once per test binary.
-fn model() -> LocalEmbedder {
+pub fn model() -> LocalEmbedder {
     static MODEL: OnceLock<LocalEmbedder> = OnceLock::new();
     MODEL
         .get_or_init(|| LocalEmbedder::load(embedding_model_dir()).expect("loading the embedding model"))

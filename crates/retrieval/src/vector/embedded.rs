@@ -25,6 +25,7 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use reposage_store::{RepositoryId, Store, extend_from_bytes};
 
+use crate::vector::PointPayload;
 use crate::{Error, ModelInfo, Result, VectorFilter, VectorHit, VectorPoint, VectorStore};
 
 /// Default memory budget of loaded repositories (vectors only), in bytes.
@@ -454,6 +455,28 @@ impl VectorStore for EmbeddedStore {
             total += self.repository(model, repository, version).await?.vectors.len() as u64;
         }
         Ok(total)
+    }
+
+    /// The repository's distinct chunks with a cached embedding, read from Postgres, which is this
+    /// store (the rows' vectors are read along and dropped; the loaded matrix is not asked, as it
+    /// keeps languages lowercased). A sync never needs it: this store
+    /// [reads Postgres](VectorStore::reads_postgres).
+    async fn repository_points(
+        &self,
+        model: &ModelInfo,
+        repository: RepositoryId,
+    ) -> Result<Vec<PointPayload>> {
+        let mut rows = self.store.repository_vectors(repository, &model.id);
+        let mut points = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(reposage_store::Error::from)? {
+            points.push(PointPayload {
+                content_hash: row.content_hash,
+                path: row.path,
+                language: row.language,
+                symbol_kind: row.symbol_kind,
+            });
+        }
+        Ok(points)
     }
 }
 

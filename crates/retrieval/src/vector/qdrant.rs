@@ -10,6 +10,9 @@
 //!   `symbol_kind` when known.
 //! - **Writes** wait for Qdrant to apply them (`wait=true`) and go in batches of
 //!   [`UPSERT_BATCH`] points.
+//! - **Listing** a repository's points (what a sync compares with Postgres) scrolls through them
+//!   with the repository filter, [`SCROLL_PAGE`] per page, payload only — never the vectors (see
+//!   [`scroll_request`]).
 //! - **Searches** always carry a filter built from the [`VectorFilter`] (see [`filter`]): the
 //!   repositories (every repository only when the list is empty, as the trait documents), languages
 //!   and symbol kinds as match-any conditions inside Qdrant's query. The path prefix is checked here
@@ -20,7 +23,7 @@
 //!
 //! Errors become [`Error::Qdrant`] with Qdrant's status code and message, never the API key.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -30,13 +33,14 @@ use qdrant_client::qdrant::{
     Condition, CountPoints, CountPointsBuilder, CreateCollection, CreateCollectionBuilder,
     CreateFieldIndexCollection, CreateFieldIndexCollectionBuilder, DeletePoints, DeletePointsBuilder,
     Distance, FieldType, Filter, PayloadIncludeSelector, PointId, PointStruct, PointsIdsList, QueryPoints,
-    QueryPointsBuilder, ScoredPoint, UpsertPoints, UpsertPointsBuilder, VectorParamsBuilder,
+    QueryPointsBuilder, RetrievedPoint, ScoredPoint, ScrollPoints, ScrollPointsBuilder, UpsertPoints,
+    UpsertPointsBuilder, Value, VectorParamsBuilder,
 };
 use qdrant_client::{Payload, Qdrant, QdrantError};
 use reposage_store::RepositoryId;
 use uuid::Uuid;
 
-use super::{VectorFilter, VectorHit, VectorPoint, VectorStore};
+use super::{PointPayload, VectorFilter, VectorHit, VectorPoint, VectorStore};
 use crate::{Error, ModelInfo, Result};
 
 /// Default collection name prefix.
@@ -47,6 +51,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const UPSERT_BATCH: usize = 256;
 /// Point ids per delete request.
 pub const DELETE_BATCH: usize = 1024;
+/// Points per page when a repository's points are listed.
+pub const SCROLL_PAGE: u32 = 1024;
 /// How many times `k` points a page fetches when a path prefix is filtered here.
 pub const PATH_OVERFETCH: usize = 8;
 /// Most points a path-prefix search reads before it returns what it has.
@@ -355,7 +361,7 @@ impl VectorStore for QdrantStore {
                 response
                     .result
                     .into_iter()
-                    .filter(|point| payload_str(point, PATH).is_some_and(|p| p.starts_with(prefix)))
+                    .filter(|point| payload_str(&point.payload, PATH).is_some_and(|p| p.starts_with(prefix)))
                     .filter_map(hit),
             );
             if returned < page {
@@ -365,6 +371,34 @@ impl VectorStore for QdrantStore {
         }
         hits.truncate(k);
         Ok(hits)
+    }
+
+    /// Scrolls through the repository's points page by page (see [`scroll_request`]), following
+    /// each page's `next_page_offset` until there is none. Points without RepoSage's payload are
+    /// skipped (logged).
+    async fn repository_points(
+        &self,
+        model: &ModelInfo,
+        repository: RepositoryId,
+    ) -> Result<Vec<PointPayload>> {
+        let Some(collection) = self.prepare(model, false).await? else {
+            return Ok(Vec::new());
+        };
+        let mut points = Vec::new();
+        let mut offset = None;
+        loop {
+            let response = self
+                .client
+                .scroll(scroll_request(&collection, repository, offset))
+                .await
+                .map_err(|e| qdrant_error("listing the repository's points", e))?;
+            points.extend(response.result.into_iter().filter_map(point_payload));
+            match response.next_page_offset {
+                Some(next) => offset = Some(next),
+                None => break,
+            }
+        }
+        Ok(points)
     }
 
     async fn count(&self, model: &ModelInfo, repository: Option<RepositoryId>) -> Result<u64> {
@@ -480,13 +514,15 @@ pub fn upsert_points(collection: &str, points: &[VectorPoint]) -> Vec<UpsertPoin
         .collect()
 }
 
+/// The filter of one repository's points: `repository_id` is `repository`.
+fn repository_filter(repository: RepositoryId) -> Filter {
+    Filter::must([Condition::matches(REPOSITORY_ID, repository.to_string())])
+}
+
 /// Deleting every point of `repository` (by filter on `repository_id`).
 pub fn delete_repository_request(collection: &str, repository: RepositoryId) -> DeletePoints {
     DeletePointsBuilder::new(collection)
-        .points(Filter::must([Condition::matches(
-            REPOSITORY_ID,
-            repository.to_string(),
-        )]))
+        .points(repository_filter(repository))
         .wait(true)
         .build()
 }
@@ -563,28 +599,62 @@ pub fn search_request(
 pub fn count_request(collection: &str, repository: Option<RepositoryId>) -> CountPoints {
     let builder = CountPointsBuilder::new(collection).exact(true);
     match repository {
-        Some(repository) => builder
-            .filter(Filter::must([Condition::matches(
-                REPOSITORY_ID,
-                repository.to_string(),
-            )]))
-            .build(),
+        Some(repository) => builder.filter(repository_filter(repository)).build(),
         None => builder.build(),
     }
 }
 
-fn payload_str<'a>(point: &'a ScoredPoint, key: &str) -> Option<&'a str> {
-    point
-        .payload
+/// One page of the listing of `repository`'s points: [`SCROLL_PAGE`] points from `offset` (the
+/// previous page's `next_page_offset`; the first page without), with the payload fields of a
+/// [`PointPayload`] and no vectors.
+pub fn scroll_request(collection: &str, repository: RepositoryId, offset: Option<PointId>) -> ScrollPoints {
+    let mut builder = ScrollPointsBuilder::new(collection)
+        .filter(repository_filter(repository))
+        .limit(SCROLL_PAGE)
+        .with_payload(PayloadIncludeSelector {
+            fields: vec![
+                CONTENT_HASH.into(),
+                PATH.into(),
+                LANGUAGE.into(),
+                SYMBOL_KIND.into(),
+            ],
+        })
+        .with_vectors(false);
+    if let Some(offset) = offset {
+        builder = builder.offset(offset);
+    }
+    builder.build()
+}
+
+fn payload_str<'a>(payload: &'a HashMap<String, Value>, key: &str) -> Option<&'a str> {
+    payload
         .get(key)
         .and_then(|value| value.as_str())
         .map(String::as_str)
 }
 
+/// The payload of a listed point; `None` (logged) for a point without RepoSage's `content_hash`
+/// and `path`.
+fn point_payload(point: RetrievedPoint) -> Option<PointPayload> {
+    let payload = &point.payload;
+    match (payload_str(payload, CONTENT_HASH), payload_str(payload, PATH)) {
+        (Some(content_hash), Some(path)) => Some(PointPayload {
+            content_hash: content_hash.to_string(),
+            path: path.to_string(),
+            language: payload_str(payload, LANGUAGE).map(String::from),
+            symbol_kind: payload_str(payload, SYMBOL_KIND).map(String::from),
+        }),
+        _ => {
+            tracing::warn!(id = ?point.id, "Qdrant point without content_hash/path payload skipped");
+            None
+        }
+    }
+}
+
 /// A hit from a returned point; `None` (logged) for a point without RepoSage's payload.
 fn hit(point: ScoredPoint) -> Option<VectorHit> {
-    let repository = payload_str(&point, REPOSITORY_ID).and_then(|id| id.parse().ok());
-    let content_hash = payload_str(&point, CONTENT_HASH);
+    let repository = payload_str(&point.payload, REPOSITORY_ID).and_then(|id| id.parse().ok());
+    let content_hash = payload_str(&point.payload, CONTENT_HASH);
     match (repository, content_hash) {
         (Some(repository), Some(content_hash)) => Some(VectorHit {
             repository,
@@ -622,6 +692,7 @@ mod tests {
     use qdrant_client::qdrant::{
         PointsSelector, condition::ConditionOneOf, r#match::MatchValue, point_id::PointIdOptions,
         points_selector::PointsSelectorOneOf, vectors_config, with_payload_selector::SelectorOptions,
+        with_vectors_selector,
     };
 
     use super::*;
@@ -846,6 +917,71 @@ mod tests {
                 .map(|f| f.must.iter().map(keywords).collect::<Vec<_>>()),
             Some(vec![("repository_id".into(), vec![repo(5).to_string()])])
         );
+    }
+
+    #[test]
+    fn listing_scrolls_one_repository_by_pages_of_payload_without_vectors() {
+        let first = scroll_request("c", repo(6), None);
+        assert_eq!(first.collection_name, "c");
+        assert_eq!(
+            first
+                .filter
+                .map(|f| f.must.iter().map(keywords).collect::<Vec<_>>()),
+            Some(vec![("repository_id".into(), vec![repo(6).to_string()])])
+        );
+        assert_eq!(first.limit, Some(SCROLL_PAGE));
+        assert_eq!(first.offset, None, "the first page starts at the beginning");
+        assert_eq!(
+            first.with_vectors.and_then(|v| v.selector_options),
+            Some(with_vectors_selector::SelectorOptions::Enable(false))
+        );
+        match first.with_payload.and_then(|p| p.selector_options) {
+            Some(SelectorOptions::Include(include)) => assert_eq!(
+                include.fields,
+                vec!["content_hash", "path", "language", "symbol_kind"]
+            ),
+            other => panic!("unexpected payload selector {other:?}"),
+        }
+        // The next page starts at the previous page's `next_page_offset`.
+        let next = qdrant_point_id(repo(6), "h1024");
+        let second = scroll_request("c", repo(6), Some(next.clone()));
+        assert_eq!(second.offset, Some(next));
+        assert_eq!(second.limit, Some(SCROLL_PAGE));
+    }
+
+    #[test]
+    fn listed_points_are_read_from_the_payload_and_foreign_points_skipped() {
+        let mut listed = point(repo(8), "hh");
+        listed.symbol_kind = Some("function".into());
+        let retrieved = RetrievedPoint {
+            id: Some(qdrant_point_id(repo(8), "hh")),
+            payload: payload(&listed).into(),
+            ..RetrievedPoint::default()
+        };
+        assert_eq!(point_payload(retrieved), Some(listed.payload()));
+        // Absent language and kind stay absent.
+        let mut bare = point(repo(8), "h2");
+        bare.language = None;
+        let retrieved = RetrievedPoint {
+            payload: payload(&bare).into(),
+            ..RetrievedPoint::default()
+        };
+        assert_eq!(
+            point_payload(retrieved),
+            Some(PointPayload {
+                content_hash: "h2".into(),
+                path: "src/lib.rs".into(),
+                language: None,
+                symbol_kind: None,
+            })
+        );
+        let mut foreign = HashMap::new();
+        foreign.insert("content_hash".to_string(), "h3".into());
+        let retrieved = RetrievedPoint {
+            payload: foreign,
+            ..RetrievedPoint::default()
+        };
+        assert_eq!(point_payload(retrieved), None, "no path");
     }
 
     #[test]

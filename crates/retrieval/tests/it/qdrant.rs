@@ -1,10 +1,13 @@
 //! The Qdrant vector store against a real server: runs when `QDRANT_URL` is set (e.g.
 //! `docker run -p 6334:6334 qdrant/qdrant` and `QDRANT_URL=http://localhost:6334`), and says it did
-//! not run otherwise.
+//! not run otherwise. The sync test also needs Postgres (`DATABASE_URL`, a fresh database per test
+//! through `#[sqlx::test]`).
 
 use reposage_retrieval::vector::qdrant::{QdrantConfig, QdrantStore};
-use reposage_retrieval::{ModelInfo, VectorFilter, VectorPoint, VectorStore};
-use reposage_store::RepositoryId;
+use reposage_retrieval::vector::{SyncMode, SyncStats, sync_repository};
+use reposage_retrieval::{ModelInfo, PointPayload, VectorFilter, VectorPoint, VectorStore};
+use reposage_store::{NewRepository, RepositoryId, Store};
+use sqlx::PgPool;
 
 fn qdrant_url() -> Option<String> {
     match std::env::var("QDRANT_URL") {
@@ -55,20 +58,15 @@ async fn qdrant_store_round_trip_with_filters_counts_and_deletes() {
     let Some(url) = qdrant_url() else {
         return;
     };
-    let store = QdrantStore::connect(QdrantConfig {
-        api_key: std::env::var("QDRANT_API_KEY").ok(),
-        collection_prefix: "reposage_it".into(),
-        ..QdrantConfig::new(url)
-    })
-    .await
-    .expect("connect to QDRANT_URL");
+    let store = connect(url).await;
     assert_eq!(store.backend(), "qdrant");
     let model = fresh_model();
     let a = RepositoryId::new_random();
     let b = RepositoryId::new_random();
 
-    // Nothing yet: no collection, nothing found, nothing counted.
+    // Nothing yet: no collection, nothing found, counted or listed.
     assert_eq!(store.count(&model, None).await.expect("count"), 0);
+    assert!(store.repository_points(&model, a).await.expect("list").is_empty());
     assert!(
         store
             .search(&model, &unit([1.0, 0.0, 0.0, 0.0]), &VectorFilter::default(), 5)
@@ -110,6 +108,16 @@ async fn qdrant_store_round_trip_with_filters_counts_and_deletes() {
     assert_eq!(store.count(&model, None).await.expect("count"), 4);
     assert_eq!(store.count(&model, Some(a)).await.expect("count a"), 3);
     assert_eq!(store.count(&model, Some(b)).await.expect("count b"), 1);
+
+    // Listing: the repository's points, payload only.
+    assert_eq!(
+        sorted(store.repository_points(&model, a).await.expect("list a")),
+        points[..3].iter().map(VectorPoint::payload).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        store.repository_points(&model, b).await.expect("list b"),
+        vec![points[3].payload()]
+    );
 
     let query = unit([1.0, 0.0, 0.0, 0.0]);
     let only_a = VectorFilter {
@@ -182,6 +190,176 @@ async fn qdrant_store_round_trip_with_filters_counts_and_deletes() {
         .await
         .expect("drop the collection");
     assert_eq!(store.count(&model, None).await.expect("count"), 0);
+}
+
+fn sorted(mut points: Vec<PointPayload>) -> Vec<PointPayload> {
+    points.sort_by(|x, y| x.content_hash.cmp(&y.content_hash));
+    points
+}
+
+async fn connect(url: String) -> QdrantStore {
+    QdrantStore::connect(QdrantConfig {
+        api_key: std::env::var("QDRANT_API_KEY").ok(),
+        collection_prefix: "reposage_it".into(),
+        ..QdrantConfig::new(url)
+    })
+    .await
+    .expect("connect to QDRANT_URL")
+}
+
+/// Records a chunk of `repository` in Postgres (a file at `path` holding it) with its embedding.
+async fn add_chunk(
+    store: &Store,
+    model: &ModelInfo,
+    repository: RepositoryId,
+    path: &str,
+    hash: &str,
+    vector: [f32; 4],
+) {
+    let file_id: i64 = sqlx::query_scalar(
+        "INSERT INTO files (repository_id, path, kind, language) VALUES ($1, $2, 'file', 'rust')
+         ON CONFLICT (repository_id, path) DO UPDATE SET language = EXCLUDED.language
+         RETURNING id",
+    )
+    .bind(repository)
+    .bind(path)
+    .fetch_one(store.pool())
+    .await
+    .expect("file row");
+    sqlx::query(
+        "INSERT INTO chunks (repository_id, file_id, content_hash, language, symbol_kind, start_line,
+                             end_line, context_header, text, token_count)
+         VALUES ($1, $2, $3, 'rust', 'function', 1, 1, $4, $3, 1)",
+    )
+    .bind(repository)
+    .bind(file_id)
+    .bind(hash)
+    .bind(path)
+    .execute(store.pool())
+    .await
+    .expect("chunk row");
+    store
+        .insert_embeddings(&model.id, &[hash.to_string()], &[unit(vector)])
+        .await
+        .expect("embedding");
+}
+
+/// The repository's points as Postgres has them.
+fn expected(repository: &[(&str, &str)]) -> Vec<PointPayload> {
+    sorted(
+        repository
+            .iter()
+            .map(|(path, hash)| PointPayload {
+                content_hash: hash.to_string(),
+                path: path.to_string(),
+                language: Some("rust".into()),
+                symbol_kind: Some("function".into()),
+            })
+            .collect(),
+    )
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn qdrant_sync_writes_only_the_difference_and_keeps_the_repository_searchable(pool: PgPool) {
+    let Some(url) = qdrant_url() else {
+        return;
+    };
+    let qdrant = connect(url).await;
+    let store = Store::from_pool(pool);
+    let model = fresh_model();
+    let repository = RepositoryId::new_random();
+    store
+        .upsert_repository(&NewRepository {
+            id: repository,
+            namespace: "local".into(),
+            name: "sync".into(),
+            url: "file:///sync".into(),
+            git_ref: None,
+        })
+        .await
+        .expect("repository");
+    add_chunk(&store, &model, repository, "src/a.rs", "h1", [1.0, 0.0, 0.0, 0.0]).await;
+    add_chunk(&store, &model, repository, "src/b.rs", "h2", [0.0, 1.0, 0.0, 0.0]).await;
+    add_chunk(&store, &model, repository, "src/c.rs", "h3", [0.0, 0.0, 1.0, 0.0]).await;
+    let sync = |mode| sync_repository(&store, &qdrant, &model, repository, mode);
+
+    // The first sync writes every point; the next one, with nothing changed, writes nothing.
+    let stats = sync(SyncMode::Changed).await.expect("first sync");
+    assert_eq!(
+        stats,
+        SyncStats {
+            unchanged: 0,
+            written: 3,
+            deleted: 0
+        }
+    );
+    let listed = qdrant.repository_points(&model, repository).await.expect("list");
+    assert_eq!(
+        sorted(listed),
+        expected(&[("src/a.rs", "h1"), ("src/b.rs", "h2"), ("src/c.rs", "h3")])
+    );
+    let stats = sync(SyncMode::Changed).await.expect("second sync");
+    assert_eq!(
+        stats,
+        SyncStats {
+            unchanged: 3,
+            written: 0,
+            deleted: 0
+        }
+    );
+
+    // h2 goes, h4 comes, h1's file moves: h4 and h1 are written, h2 deleted, h3 left alone.
+    sqlx::query("DELETE FROM chunks WHERE repository_id = $1 AND content_hash = 'h2'")
+        .bind(repository)
+        .execute(store.pool())
+        .await
+        .expect("delete h2");
+    sqlx::query("UPDATE files SET path = 'lib/a.rs' WHERE repository_id = $1 AND path = 'src/a.rs'")
+        .bind(repository)
+        .execute(store.pool())
+        .await
+        .expect("move a.rs");
+    add_chunk(&store, &model, repository, "src/d.rs", "h4", [0.0, 0.0, 0.0, 1.0]).await;
+    let stats = sync(SyncMode::Changed).await.expect("third sync");
+    assert_eq!(
+        stats,
+        SyncStats {
+            unchanged: 1,
+            written: 2,
+            deleted: 1
+        }
+    );
+    let listed = qdrant.repository_points(&model, repository).await.expect("list");
+    assert_eq!(
+        sorted(listed),
+        expected(&[("lib/a.rs", "h1"), ("src/c.rs", "h3"), ("src/d.rs", "h4")])
+    );
+    let only_this = VectorFilter {
+        repositories: vec![repository],
+        ..VectorFilter::default()
+    };
+    let hits = qdrant
+        .search(&model, &unit([0.0, 0.0, 0.0, 1.0]), &only_this, 1)
+        .await
+        .expect("search");
+    assert_eq!(hits[0].content_hash, "h4");
+
+    // A rewrite writes every point again and deletes nothing.
+    let stats = sync(SyncMode::Rewrite).await.expect("rewrite");
+    assert_eq!(
+        stats,
+        SyncStats {
+            unchanged: 0,
+            written: 3,
+            deleted: 0
+        }
+    );
+    assert_eq!(qdrant.count(&model, Some(repository)).await.expect("count"), 3);
+
+    qdrant
+        .delete_collection(&model)
+        .await
+        .expect("drop the collection");
 }
 
 #[tokio::test]
