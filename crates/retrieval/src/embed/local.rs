@@ -23,8 +23,8 @@ use async_trait::async_trait;
 use candle_core::{CpuStorage, DType, Device, InplaceOp1, InplaceOp2, Layout, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config as BertConfig, HiddenAct};
-use reposage_analysis::chunk::{ApproximateTokens, TokenCounter};
 use rayon::prelude::*;
+use reposage_analysis::chunk::{ApproximateTokens, TokenCounter};
 use serde::Deserialize;
 use tokenizers::{Encoding, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
@@ -632,7 +632,8 @@ impl InplaceOp1 for MaskedSoftmax {
                 let (live, padding) = row.split_at_mut(valid);
                 let max = lanes(live, f32::NEG_INFINITY, f32::max);
                 // Separate passes: each one vectorises, a loop that also summed would not.
-                live.iter_mut().for_each(|value| *value = exp_nonpositive(*value - max));
+                live.iter_mut()
+                    .for_each(|value| *value = exp_nonpositive(*value - max));
                 let inv = 1.0 / lanes(live, 0.0, |a, b| a + b);
                 live.iter_mut().for_each(|value| *value *= inv);
                 padding.fill(0.0);
@@ -656,7 +657,9 @@ impl InplaceOp1 for AddBias<'_> {
         let data = rows_of(storage, layout, self.bias.len())?;
         par_rows(data, self.bias.len(), |_, rows| {
             for row in rows.chunks_mut(self.bias.len()) {
-                row.iter_mut().zip(self.bias).for_each(|(value, bias)| *value += bias);
+                row.iter_mut()
+                    .zip(self.bias)
+                    .for_each(|(value, bias)| *value += bias);
             }
         });
         Ok(())
@@ -854,7 +857,10 @@ mod tests {
         for len in 0..40 {
             let values: Vec<f32> = (0..len).map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.25).collect();
             let sum: f32 = values.iter().sum();
-            assert!((lanes(&values, 0.0, |a, b| a + b) - sum).abs() < 1e-5, "sum of {len}");
+            assert!(
+                (lanes(&values, 0.0, |a, b| a + b) - sum).abs() < 1e-5,
+                "sum of {len}"
+            );
             let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             assert_eq!(lanes(&values, f32::NEG_INFINITY, f32::max), max, "max of {len}");
         }

@@ -35,6 +35,8 @@ const RESCORE_FACTOR: usize = 4;
 const RESCORE_EXTRA: usize = 32;
 /// Rows per thread below which a search stays on one thread.
 const ROWS_PER_THREAD: usize = 16_384;
+/// Rows whose quantised dot products are computed in one call (a block of i8 rows fits in L2).
+const SCAN_BLOCK: usize = 1_024;
 
 /// Vectors in Postgres, searched in process.
 #[derive(Debug)]
@@ -132,10 +134,6 @@ impl RepositoryVectors {
         self.data.len() * 4 + self.quantized.len()
     }
 
-    fn quantized_row(&self, i: usize) -> &[i8] {
-        &self.quantized[i * self.dimension..(i + 1) * self.dimension]
-    }
-
     fn row(&self, i: usize) -> &[f32] {
         &self.data[i * self.dimension..(i + 1) * self.dimension]
     }
@@ -206,17 +204,29 @@ impl RepositoryVectors {
         k: usize,
     ) -> Vec<(f32, usize)> {
         let mut best: BinaryHeap<Reverse<Scored>> = BinaryHeap::with_capacity(k + 1);
-        for i in rows {
-            if !self.passes(i, filter) {
-                continue;
+        let mut dots = vec![0i32; SCAN_BLOCK.min(rows.len())];
+        let mut start = rows.start;
+        while start < rows.end {
+            let end = (start + SCAN_BLOCK).min(rows.end);
+            let dots = &mut dots[..end - start];
+            dot_i8_rows(
+                query,
+                &self.quantized[start * self.dimension..end * self.dimension],
+                dots,
+            );
+            for (i, &dot) in (start..end).zip(dots.iter()) {
+                if !self.passes(i, filter) {
+                    continue;
+                }
+                let score = dot as f32 * self.scales[i] * query_scale;
+                if best.len() < k {
+                    best.push(Reverse(Scored(score, i)));
+                } else if best.peek().is_some_and(|worst| score > worst.0.0) {
+                    best.pop();
+                    best.push(Reverse(Scored(score, i)));
+                }
             }
-            let score = dot_i8(query, self.quantized_row(i)) as f32 * self.scales[i] * query_scale;
-            if best.len() < k {
-                best.push(Reverse(Scored(score, i)));
-            } else if best.peek().is_some_and(|worst| score > worst.0.0) {
-                best.pop();
-                best.push(Reverse(Scored(score, i)));
-            }
+            start = end;
         }
         best.into_iter().map(|Reverse(Scored(s, i))| (s, i)).collect()
     }
@@ -257,7 +267,22 @@ impl Ord for Scored {
     }
 }
 
+/// Dot products of `query` with each row of `rows` (contiguous rows of `query.len()` values) into
+/// `scores`: the quantised pass's hot loop, compiled for AVX-512 (with VNNI) and AVX2 as well as
+/// plain x86-64, the best one chosen at run time.
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx512vnni",
+    "x86_64+avx2+fma",
+    "aarch64+neon"
+))]
+fn dot_i8_rows(query: &[i8], rows: &[i8], scores: &mut [i32]) {
+    for (row, score) in rows.chunks_exact(query.len().max(1)).zip(scores) {
+        *score = dot_i8(query, row);
+    }
+}
+
 /// Dot product of `i8` vectors over 16-lane blocks with `i32` sums (vectorised by the compiler).
+#[inline(always)]
 pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     let (blocks_a, tail_a) = a.as_chunks::<16>();
     let (blocks_b, tail_b) = b.as_chunks::<16>();
