@@ -255,10 +255,11 @@ fn profile_ops(batch: usize, len: usize, reps: u32) -> candle_core::Result<()> {
     let dev = Device::Cpu;
     let n = batch * len;
     let x = Tensor::randn(0f32, 1.0, (n, 384), &dev)?;
+    // Weights as the forward stores them: transposed, (in, out), contiguous.
     let w384 = Tensor::randn(0f32, 0.05, (384, 384), &dev)?;
-    let w_qkv = Tensor::randn(0f32, 0.05, (1152, 384), &dev)?;
-    let w_up = Tensor::randn(0f32, 0.05, (1536, 384), &dev)?;
-    let w_down = Tensor::randn(0f32, 0.05, (384, 1536), &dev)?;
+    let w_qkv = Tensor::randn(0f32, 0.05, (384, 1152), &dev)?;
+    let w_up = Tensor::randn(0f32, 0.05, (384, 1536), &dev)?;
+    let w_down = Tensor::randn(0f32, 0.05, (1536, 384), &dev)?;
     let bias = Tensor::zeros(384, DType::F32, &dev)?;
     let ones = Tensor::ones(384, DType::F32, &dev)?;
     let h = Tensor::randn(0f32, 1.0, (n, 1536), &dev)?;
@@ -276,21 +277,10 @@ fn profile_ops(batch: usize, len: usize, reps: u32) -> candle_core::Result<()> {
             rows.push((name, per_layer, started.elapsed() / reps));
             Ok::<(), candle_core::Error>(())
         };
-    measure("matmul 384->384 (q, k, v, out)", 4, &mut || x.matmul(&w384.t()?))?;
-    measure("matmul 384->1152 (fused qkv)", 0, &mut || x.matmul(&w_qkv.t()?))?;
-    measure("matmul 384->1536 (up)", 1, &mut || x.matmul(&w_up.t()?))?;
-    measure("matmul 1536->384 (down)", 1, &mut || h.matmul(&w_down.t()?))?;
-    // As the forward stores them: transposed and contiguous, (in, out).
-    let up_t = w_up.t()?.contiguous()?;
-    let down_t = w_down.t()?.contiguous()?;
-    measure("  up, x·Wt (stored layout)", 0, &mut || x.matmul(&up_t))?;
-    measure("  up, (Wt^T·x^T)^T", 0, &mut || {
-        up_t.t()?.matmul(&x.t()?)?.t()?.contiguous()
-    })?;
-    measure("  down, x·Wt (stored layout)", 0, &mut || h.matmul(&down_t))?;
-    measure("  down, (Wt^T·h^T)^T", 0, &mut || {
-        down_t.t()?.matmul(&h.t()?)?.t()?.contiguous()
-    })?;
+    measure("matmul 384->384 (q, k, v, out)", 4, &mut || x.matmul(&w384))?;
+    measure("matmul 384->1152 (fused qkv)", 0, &mut || x.matmul(&w_qkv))?;
+    measure("matmul 384->1536 (up)", 1, &mut || x.matmul(&w_up))?;
+    measure("matmul 1536->384 (down)", 1, &mut || h.matmul(&w_down))?;
     measure("matmul q.k^T per head", 1, &mut || q.matmul(&q.t()?))?;
     let probs = Tensor::randn(0f32, 1.0, (batch * 12, len, len), &dev)?;
     measure("matmul probs.v per head", 1, &mut || probs.matmul(&q))?;

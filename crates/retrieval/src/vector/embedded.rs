@@ -494,12 +494,7 @@ impl VectorStore for EmbeddedStore {
         let mut rows = self.store.repository_vectors(repository, &model.id);
         let mut points = Vec::new();
         while let Some(row) = rows.try_next().await.map_err(reposage_store::Error::from)? {
-            points.push(PointPayload {
-                content_hash: row.content_hash,
-                path: row.path,
-                language: row.language,
-                symbol_kind: row.symbol_kind,
-            });
+            points.push(PointPayload::from_row(row).0);
         }
         Ok(points)
     }

@@ -12,7 +12,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use futures::TryStreamExt;
-use reposage_store::{RepositoryId, Store, extend_from_bytes};
+use reposage_store::{RepositoryId, Store, StoredVector, extend_from_bytes};
 
 use crate::{ModelInfo, Result};
 
@@ -47,7 +47,45 @@ pub struct PointPayload {
     pub symbol_kind: Option<String>,
 }
 
+impl PointPayload {
+    /// A row of Postgres' embedding cache as a payload, and the row's vector bytes.
+    pub(crate) fn from_row(row: StoredVector) -> (Self, Vec<u8>) {
+        let StoredVector {
+            content_hash,
+            language,
+            path,
+            symbol_kind,
+            bytes,
+        } = row;
+        let payload = PointPayload {
+            content_hash,
+            path,
+            language,
+            symbol_kind,
+        };
+        (payload, bytes)
+    }
+}
+
 impl VectorPoint {
+    /// The point of `repository` with this payload and vector.
+    pub fn new(repository: RepositoryId, payload: PointPayload, vector: Vec<f32>) -> Self {
+        let PointPayload {
+            content_hash,
+            path,
+            language,
+            symbol_kind,
+        } = payload;
+        VectorPoint {
+            repository,
+            content_hash,
+            vector,
+            language,
+            path,
+            symbol_kind,
+        }
+    }
+
     /// The point's payload (everything but the repository and the vector).
     pub fn payload(&self) -> PointPayload {
         PointPayload {
@@ -196,32 +234,14 @@ pub async fn sync_repository(
     let mut batch = Vec::with_capacity(SYNC_BATCH);
     while let Some(row) = rows.try_next().await.map_err(reposage_store::Error::from)? {
         let held = unmatched.remove(&row.content_hash);
-        let payload = PointPayload {
-            content_hash: row.content_hash,
-            path: row.path,
-            language: row.language,
-            symbol_kind: row.symbol_kind,
-        };
+        let (payload, bytes) = PointPayload::from_row(row);
         if mode == SyncMode::Changed && held.as_ref() == Some(&payload) {
             stats.unchanged += 1;
             continue;
         }
         let mut vector = Vec::with_capacity(model.dimension);
-        extend_from_bytes(&mut vector, &row.bytes);
-        let PointPayload {
-            content_hash,
-            path,
-            language,
-            symbol_kind,
-        } = payload;
-        batch.push(VectorPoint {
-            repository,
-            content_hash,
-            vector,
-            language,
-            path,
-            symbol_kind,
-        });
+        extend_from_bytes(&mut vector, &bytes);
+        batch.push(VectorPoint::new(repository, payload, vector));
         if batch.len() == SYNC_BATCH {
             vectors.upsert(model, &batch).await?;
             stats.written += batch.len() as u64;
