@@ -339,11 +339,20 @@ async fn pipeline(
         .commit(&structure.removed, &resolved_ref, &commit, stats)
         .await?;
     let blobs_collected = store.delete_unreferenced_blobs(BLOB_GRACE).await?;
+    // Searches would scan the index entries this run left pending until autovacuum merges them.
+    let search_index_pages_flushed = match store.flush_search_indexes().await {
+        Ok(pages) => Some(pages),
+        Err(error) => {
+            warn!(%error, "search indexes not flushed (searches scan their pending entries until a vacuum)");
+            None
+        }
+    };
     let mut persisted = json!({
         "rowsRemoved": structure.removed.len(),
         "symbols": run.stats.symbols,
         "chunks": run.stats.chunks,
         "blobsCollected": blobs_collected,
+        "searchIndexPagesFlushed": search_index_pages_flushed,
     });
     if let Some(embedding) = &request.embedding {
         let model = embedding.embedder.model();

@@ -232,8 +232,13 @@ impl Store {
                 sql.push("0::real AS score");
             }
         }
-        sql.push(" FROM chunks c JOIN files f ON f.id = c.file_id");
+        sql.push(" FROM chunks c");
+        // Files only when a condition needs them: joining every match to its file costs more than
+        // the index lookup of a selective identifier.
         let textual = !query.phrases.is_empty() || !query.regexes.is_empty();
+        if textual || !query.filter.path_prefixes.is_empty() || query.tsquery.is_none() {
+            sql.push(" JOIN files f ON f.id = c.file_id");
+        }
         if textual {
             sql.push(" JOIN blobs b ON b.sha = f.blob_sha");
         }
@@ -268,6 +273,21 @@ impl Store {
         let hits = sql.build_query_as::<LexicalHit>().fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(hits)
+    }
+
+    /// Moves the entries that recent writes left in the pending lists of the search indexes (the
+    /// chunks' token index and the trigram indexes) into the indexes themselves; returns the pages
+    /// flushed. A GIN index takes new entries into an unsorted pending list that every query scans
+    /// in full until a vacuum merges it, which after a bulk write costs a selective query more than
+    /// its index lookup. Needs to own the indexes (as the role that ran the migrations does).
+    pub async fn flush_search_indexes(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE(SUM(gin_clean_pending_list(index::regclass)), 0)::bigint
+             FROM UNNEST(ARRAY['chunks_search_tokens', 'blobs_content_trgm', 'files_path_trgm',
+                               'symbols_name_trgm']) AS index",
+        )
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// For each (repository, content hash), the id of one chunk holding it that passes `filter`
@@ -340,7 +360,7 @@ impl IndexWriter {
     }
 }
 
-/// Appends `filter`'s conditions on `c` (chunks) and `f` (files).
+/// Appends `filter`'s conditions on `c` (chunks) and, for path prefixes, `f` (files).
 fn push_filter(sql: &mut QueryBuilder<Postgres>, filter: &ChunkFilter) {
     if !filter.repositories.is_empty() {
         sql.push(" AND c.repository_id = ANY(")

@@ -77,8 +77,14 @@ impl BenchDatabase {
         Ok(Self { admin, name, store })
     }
 
+    /// Drops the database, unless `REPOSAGE_BENCH_KEEP_DATABASE` is set (to look at the index
+    /// afterwards, with `EXPLAIN` say).
     pub async fn drop(self) {
         self.store.pool().close().await;
+        if std::env::var_os("REPOSAGE_BENCH_KEEP_DATABASE").is_some() {
+            println!("database {} kept (REPOSAGE_BENCH_KEEP_DATABASE)", self.name);
+            return;
+        }
         let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
             self.name

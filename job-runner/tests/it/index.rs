@@ -79,6 +79,9 @@ async fn indexing_records_files_languages_lines_and_stage_events(pool: PgPool) {
     );
     assert_eq!(events[1].event_type, "processing.stage.completed");
     assert_eq!(events[3].data["analysedFiles"], 4);
+    // The run's new index entries were merged out of the GIN pending lists, so none are left.
+    assert!(events[7].data["searchIndexPagesFlushed"].as_i64().unwrap() > 0);
+    assert_eq!(store.flush_search_indexes().await.unwrap(), 0);
 
     let record = store.get_repository(repository).await.unwrap();
     assert_eq!(

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use candle_core::{CpuStorage, DType, Device, InplaceOp1, InplaceOp2, Layout, Tensor};
+use candle_core::{CpuStorage, DType, Device, InplaceOp1, InplaceOp2, Layout, Storage, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config as BertConfig, HiddenAct};
 use rayon::prelude::*;
@@ -560,7 +560,7 @@ impl Bert {
             rows_per_text: heads * len,
         };
         for layer in &self.layers {
-            let qkv = x.matmul(&layer.qkv)?;
+            let qkv = linear(&x, &layer.qkv)?;
             qkv.inplace_op1(&AddBias {
                 bias: &layer.qkv_bias,
             })?;
@@ -580,7 +580,7 @@ impl Bert {
                 .transpose(1, 2)?
                 .contiguous()?
                 .reshape((n, hidden))?;
-            let attended = context.matmul(&layer.out)?;
+            let attended = linear(&context, &layer.out)?;
             attended.inplace_op2(
                 &x,
                 &AddBiasResidual {
@@ -593,9 +593,9 @@ impl Bert {
                 &layer.attention_norm.1,
                 self.eps,
             )?;
-            let up = x1.matmul(&layer.up)?;
+            let up = linear(&x1, &layer.up)?;
             up.inplace_op1(&BiasGelu { bias: &layer.up_bias })?;
-            let out = up.matmul(&layer.down)?;
+            let out = linear(&up, &layer.down)?;
             out.inplace_op2(
                 &x1,
                 &AddBiasResidual {
@@ -605,6 +605,130 @@ impl Bert {
             x = candle_nn::ops::layer_norm(&out, &layer.output_norm.0, &layer.output_norm.1, self.eps)?;
         }
         Ok(x)
+    }
+}
+
+/// Products with at most this many rows (tokens: a search query has a handful) run through
+/// [`skinny_matmul`]; longer inputs through candle's gemm.
+const SKINNY_MAX_ROWS: usize = 32;
+
+/// `x · weights` (`weights` stored `(in, out)`), by [`skinny_matmul`] for a few rows.
+fn linear(x: &Tensor, weights: &Tensor) -> candle_core::Result<Tensor> {
+    let (rows, inner) = x.dims2()?;
+    let (weight_rows, cols) = weights.dims2()?;
+    if rows > SKINNY_MAX_ROWS || weight_rows != inner {
+        return x.matmul(weights);
+    }
+    let product = {
+        let (x_storage, x_layout) = x.storage_and_layout();
+        let (w_storage, w_layout) = weights.storage_and_layout();
+        match (f32_values(&x_storage, x_layout), f32_values(&w_storage, w_layout)) {
+            (Some(x_values), Some(w_values)) => skinny_matmul(x_values, rows, w_values, inner, cols),
+            _ => return x.matmul(weights),
+        }
+    };
+    Tensor::from_vec(product, (rows, cols), x.device())
+}
+
+/// The values of a contiguous f32 tensor on the CPU.
+fn f32_values<'a>(storage: &'a Storage, layout: &Layout) -> Option<&'a [f32]> {
+    let (start, end) = layout.contiguous_offsets()?;
+    match storage {
+        Storage::Cpu(CpuStorage::F32(values)) => values.get(start..end),
+        _ => None,
+    }
+}
+
+/// Columns of the weights one step of [`skinny_matmul`] computes.
+const PANEL: usize = 32;
+/// Rows of `x` that share one read of a weight panel.
+const ROW_GROUP: usize = 4;
+
+/// `x · w` for `x` of `rows × inner` and `w` of `inner × cols` (row-major), for a few rows: the
+/// product of a search query's tokens, which is bound by reading the weights, not by arithmetic.
+/// gemm first copies ("packs") the whole right-hand matrix into its own layout, which for a handful
+/// of rows reads and writes the weights more than the product itself does. Here the columns are
+/// cut into panels of [`PANEL`], shared out over rayon's pool, and each panel is streamed from
+/// memory once for the first [`ROW_GROUP`] rows, then from L2 for the others.
+fn skinny_matmul(x: &[f32], rows: usize, w: &[f32], inner: usize, cols: usize) -> Vec<f32> {
+    let panels: Vec<Vec<f32>> = (0..cols.div_ceil(PANEL))
+        .into_par_iter()
+        .with_min_len(4)
+        .map(|panel| {
+            let mut out = vec![0f32; rows * PANEL];
+            panel_product(x, rows, w, inner, cols, panel * PANEL, &mut out);
+            out
+        })
+        .collect();
+    let mut out = vec![0f32; rows * cols];
+    for (panel, values) in panels.iter().enumerate() {
+        let start = panel * PANEL;
+        let width = PANEL.min(cols - start);
+        for row in 0..rows {
+            out[row * cols + start..][..width].copy_from_slice(&values[row * PANEL..][..width]);
+        }
+    }
+    out
+}
+
+/// Columns `start..start + PANEL` (fewer at the right edge) of `x · w` into `out` (`rows × PANEL`),
+/// compiled for AVX-512 and AVX2 as well as plain x86-64, the best one chosen at run time.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2+fma", "aarch64+neon"))]
+fn panel_product(
+    x: &[f32],
+    rows: usize,
+    w: &[f32],
+    inner: usize,
+    cols: usize,
+    start: usize,
+    out: &mut [f32],
+) {
+    if cols - start < PANEL {
+        for row in 0..rows {
+            for col in start..cols {
+                out[row * PANEL + col - start] =
+                    (0..inner).map(|i| x[row * inner + i] * w[i * cols + col]).sum();
+            }
+        }
+        return;
+    }
+    let mut row = 0;
+    while row + ROW_GROUP <= rows {
+        panel_rows::<ROW_GROUP>(x, row, w, inner, cols, start, out);
+        row += ROW_GROUP;
+    }
+    while row < rows {
+        panel_rows::<1>(x, row, w, inner, cols, start, out);
+        row += 1;
+    }
+}
+
+/// Rows `first..first + R` of one whole panel, the `R × PANEL` sums held in registers.
+#[inline(always)]
+fn panel_rows<const R: usize>(
+    x: &[f32],
+    first: usize,
+    w: &[f32],
+    inner: usize,
+    cols: usize,
+    start: usize,
+    out: &mut [f32],
+) {
+    let inputs: [&[f32]; R] = std::array::from_fn(|r| &x[(first + r) * inner..][..inner]);
+    let mut sums = [[0f32; PANEL]; R];
+    for i in 0..inner {
+        let weights = w[i * cols + start..]
+            .first_chunk::<PANEL>()
+            .expect("the caller passes whole panels only");
+        for (sums, input) in sums.iter_mut().zip(&inputs) {
+            let a = input[i];
+            for (sum, &weight) in sums.iter_mut().zip(weights) {
+                *sum += a * weight;
+            }
+        }
+    }
+    for (r, sums) in sums.iter().enumerate() {
+        out[(first + r) * PANEL..][..PANEL].copy_from_slice(sums);
     }
 }
 
@@ -835,6 +959,30 @@ fn gelu_erf(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_skinny_product_matches_a_plain_one() {
+        // Row counts around the row group, column counts with and without a partial panel.
+        for (rows, inner, cols) in [(1, 7, 32), (5, 3, 64), (9, 16, 70), (4, 1, 5)] {
+            let x: Vec<f32> = (0..rows * inner)
+                .map(|i| ((i * 7 % 13) as f32 - 6.0) / 5.0)
+                .collect();
+            let w: Vec<f32> = (0..inner * cols)
+                .map(|i| ((i * 5 % 11) as f32 - 5.0) / 3.0)
+                .collect();
+            let product = skinny_matmul(&x, rows, &w, inner, cols);
+            for row in 0..rows {
+                for col in 0..cols {
+                    let expected: f32 = (0..inner).map(|i| x[row * inner + i] * w[i * cols + col]).sum();
+                    let got = product[row * cols + col];
+                    assert!(
+                        (got - expected).abs() <= 1e-4,
+                        "({row}, {col}): {got} vs {expected}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_fast_exp_matches_the_standard_one() {
