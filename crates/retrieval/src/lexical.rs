@@ -10,8 +10,8 @@
 //!
 //! A chunk's stream is stored as a tsvector: the path and the symbol path with weight `A`, the text
 //! with the default weight `D`, so `ts_rank` prefers chunks whose file or symbol names the query.
-//! Queries go through the same tokeniser ([`tsquery`]): each query word matches as the whole
-//! identifier or as all of its parts, and all words must match.
+//! Queries go through the same tokeniser ([`tsquery`]): all words must match, each as the whole
+//! identifier or, ranked below those, as all of its parts.
 
 use std::collections::BTreeMap;
 
@@ -120,10 +120,21 @@ pub fn tsvector(path: &str, symbol_path: Option<&str>, text: &str) -> String {
     out
 }
 
-/// A `tsquery` (text form) that matches chunks holding every word of `words`, each as the whole
-/// identifier or as all of its parts; `None` when no word has a token.
-pub fn tsquery<'a>(words: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let mut clauses = Vec::new();
+/// The `tsquery`s (text form) of a query's words: chunks that hold every word, ranked in two tiers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenQuery {
+    /// Every word as the whole identifier: `ActiveJobServer` finds `activejobserver` only.
+    pub whole: String,
+    /// Every word as the whole identifier or all of its parts (`activejobserver` or `active`,
+    /// `job` and `server` anywhere in the chunk); `None` when no word has parts (then it is
+    /// `whole`). Its extra matches rank below the whole-identifier ones.
+    pub parts: Option<String>,
+}
+
+/// The [`TokenQuery`] of `words`; `None` when no word has a token.
+pub fn tsquery<'a>(words: impl IntoIterator<Item = &'a str>) -> Option<TokenQuery> {
+    let (mut whole_clauses, mut parts_clauses) = (Vec::new(), Vec::new());
+    let mut any_parts = false;
     for word in words {
         for identifier in identifiers(word) {
             let tokens = identifier_tokens(identifier);
@@ -132,7 +143,9 @@ pub fn tsquery<'a>(words: impl IntoIterator<Item = &'a str>) -> Option<String> {
             };
             let mut clause = String::new();
             push_quoted(&mut clause, whole);
+            whole_clauses.push(clause.clone());
             if parts.len() > 1 {
+                any_parts = true;
                 clause = format!("( {clause} | ( ");
                 for (i, part) in parts.iter().enumerate() {
                     if i > 0 {
@@ -142,10 +155,13 @@ pub fn tsquery<'a>(words: impl IntoIterator<Item = &'a str>) -> Option<String> {
                 }
                 clause.push_str(" ) )");
             }
-            clauses.push(clause);
+            parts_clauses.push(clause);
         }
     }
-    (!clauses.is_empty()).then(|| clauses.join(" & "))
+    (!whole_clauses.is_empty()).then(|| TokenQuery {
+        whole: whole_clauses.join(" & "),
+        parts: any_parts.then(|| parts_clauses.join(" & ")),
+    })
 }
 
 /// Appends `lexeme` single-quoted, with quotes and backslashes escaped.
@@ -201,12 +217,22 @@ mod tests {
     }
 
     #[test]
-    fn tsquery_matches_whole_identifiers_or_all_parts() {
+    fn tsquery_matches_whole_identifiers_then_all_parts() {
         assert_eq!(
-            tsquery(["backoffSend", "retry"]).as_deref(),
-            Some("( 'backoffsend' | ( 'backoff' & 'send' ) ) & 'retry'")
+            tsquery(["backoffSend", "retry"]),
+            Some(TokenQuery {
+                whole: "'backoffsend' & 'retry'".into(),
+                parts: Some("( 'backoffsend' | ( 'backoff' & 'send' ) ) & 'retry'".into()),
+            })
         );
         assert_eq!(tsquery(["::", "x"]), None);
-        assert_eq!(tsquery(["a.b_c"]).as_deref(), Some("'b_c'"));
+        assert_eq!(
+            tsquery(["a.b_c"]),
+            Some(TokenQuery {
+                whole: "'b_c'".into(),
+                parts: None
+            }),
+            "`b_c` has one part of two characters or more: nothing looser to search"
+        );
     }
 }

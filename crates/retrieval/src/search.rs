@@ -331,10 +331,16 @@ impl Searcher {
             .iter()
             .partition(|w| identifiers(w).any(|i| !identifier_tokens(i).is_empty()));
         let phrases: Vec<String> = parsed.phrases.iter().chain(literal).cloned().collect();
+        let tokens = tsquery(tokened.into_iter().map(String::as_str));
+        let (tsquery, loose_tsquery) = match tokens {
+            Some(tokens) => (Some(tokens.whole), tokens.parts),
+            None => (None, None),
+        };
         let hits = self
             .store
             .lexical_search(&LexicalQuery {
-                tsquery: tsquery(tokened.into_iter().map(String::as_str)),
+                tsquery,
+                loose_tsquery,
                 phrases,
                 regexes: parsed.regexes.iter().map(|r| postgres_regex(r)).collect(),
                 filter: filter.clone(),

@@ -35,6 +35,10 @@ pub struct LexicalQuery {
     /// A `tsquery` in Postgres' text form over code tokens (ranked); `None` ranks phrase/regex/filter
     /// matches by path.
     pub tsquery: Option<String>,
+    /// A looser `tsquery` whose other matches rank after all of `tsquery`'s (identifiers matched
+    /// by their parts), when `tsquery` has fewer than `limit`; only the first
+    /// [`LOOSE_MATCHES_RANKED`] of them are ranked.
+    pub loose_tsquery: Option<String>,
     /// Exact phrases each matching chunk contains (case-insensitive, matched literally).
     pub phrases: Vec<String>,
     /// POSIX regular expressions each matching chunk matches (case-sensitive unless `(?i)`).
@@ -218,59 +222,26 @@ impl Store {
         .await?)
     }
 
-    /// Chunks matching `query`, best first.
+    /// Chunks matching `query`, best first: `tsquery`'s matches by rank, then, while fewer than
+    /// `limit`, `loose_tsquery`'s other matches by rank.
     pub async fn lexical_search(&self, query: &LexicalQuery) -> Result<Vec<LexicalHit>> {
-        let mut sql = QueryBuilder::<Postgres>::new("SELECT c.id AS chunk_id, ");
-        match &query.tsquery {
-            Some(tsquery) => {
-                // Normalisation 1: divide by 1 + log(length), so long chunks do not win by size.
-                sql.push("ts_rank(c.search_tokens, ")
-                    .push_bind(tsquery)
-                    .push("::tsquery, 1)::real AS score");
-            }
-            None => {
-                sql.push("0::real AS score");
-            }
-        }
-        sql.push(" FROM chunks c");
-        // Files only when a condition needs them: joining every match to its file costs more than
-        // the index lookup of a selective identifier.
-        let textual = !query.phrases.is_empty() || !query.regexes.is_empty();
-        if textual || !query.filter.path_prefixes.is_empty() || query.tsquery.is_none() {
-            sql.push(" JOIN files f ON f.id = c.file_id");
-        }
-        if textual {
-            sql.push(" JOIN blobs b ON b.sha = f.blob_sha");
-        }
-        sql.push(" WHERE TRUE");
-        if let Some(tsquery) = &query.tsquery {
-            sql.push(" AND c.search_tokens @@ ")
-                .push_bind(tsquery)
-                .push("::tsquery");
-        }
-        // Each condition twice: on the blob (served by its trigram index), then on the chunk.
-        for phrase in &query.phrases {
-            let pattern = format!("%{}%", escape_like(phrase));
-            sql.push(" AND b.content ILIKE ").push_bind(pattern.clone());
-            sql.push(" AND c.text ILIKE ").push_bind(pattern);
-        }
-        for regex in &query.regexes {
-            sql.push(" AND b.content ~ ").push_bind(regex.clone());
-            sql.push(" AND c.text ~ ").push_bind(regex.clone());
-        }
-        push_filter(&mut sql, &query.filter);
-        match query.tsquery {
-            Some(_) => sql.push(" ORDER BY score DESC, c.id"),
-            None => sql.push(" ORDER BY f.path, c.start_line"),
-        };
-        sql.push(" LIMIT ").push_bind(query.limit);
-
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT set_config('statement_timeout', $1, true)")
             .bind(query.timeout.as_millis().max(1).to_string())
             .execute(&mut *tx)
             .await?;
-        let hits = sql.build_query_as::<LexicalHit>().fetch_all(&mut *tx).await?;
+        let mut hits = lexical_tier(query, query.tsquery.as_deref(), None, query.limit)
+            .build_query_as::<LexicalHit>()
+            .fetch_all(&mut *tx)
+            .await?;
+        let missing = query.limit - hits.len() as i64;
+        if let (Some(loose), Some(strict), true) = (&query.loose_tsquery, &query.tsquery, missing > 0) {
+            let more = lexical_tier(query, Some(loose), Some(strict), missing)
+                .build_query_as::<LexicalHit>()
+                .fetch_all(&mut *tx)
+                .await?;
+            hits.extend(more);
+        }
         tx.commit().await?;
         Ok(hits)
     }
@@ -358,6 +329,78 @@ impl IndexWriter {
         .fetch_all(self.connection())
         .await?)
     }
+}
+
+/// Matches of the looser tier that are ranked (found in index order, then ranked): an identifier's
+/// parts can each be common (`InvalidKey`: `invalid` and `key`), and ranking every chunk that holds
+/// them all costs more than the rest of a search.
+pub const LOOSE_MATCHES_RANKED: i64 = 256;
+
+/// One ranked lexical query: chunks matching `tsquery` (and not `exclude`, the tier above), the
+/// phrases, regexes and filter of `query`, best first, at most `limit`.
+fn lexical_tier(
+    query: &LexicalQuery,
+    tsquery: Option<&str>,
+    exclude: Option<&str>,
+    limit: i64,
+) -> QueryBuilder<Postgres> {
+    let mut sql = QueryBuilder::<Postgres>::new("SELECT chunk_id, ");
+    match tsquery {
+        // Normalisation 1: divide by 1 + log(length), so long chunks do not win by size.
+        Some(tsquery) => sql
+            .push("ts_rank(tokens, ")
+            .push_bind(tsquery.to_string())
+            .push("::tsquery, 1)::real AS score"),
+        None => sql.push("0::real AS score"),
+    };
+    sql.push(" FROM (SELECT c.id AS chunk_id, c.search_tokens AS tokens");
+    // Files only when a condition needs them: joining every match to its file costs more than
+    // the index lookup of a selective identifier.
+    let textual = !query.phrases.is_empty() || !query.regexes.is_empty();
+    let by_path = tsquery.is_none();
+    let needs_files = textual || by_path || !query.filter.path_prefixes.is_empty();
+    if by_path {
+        sql.push(", f.path, c.start_line");
+    }
+    sql.push(" FROM chunks c");
+    if needs_files {
+        sql.push(" JOIN files f ON f.id = c.file_id");
+    }
+    if textual {
+        sql.push(" JOIN blobs b ON b.sha = f.blob_sha");
+    }
+    sql.push(" WHERE TRUE");
+    if let Some(tsquery) = tsquery {
+        sql.push(" AND c.search_tokens @@ ")
+            .push_bind(tsquery.to_string())
+            .push("::tsquery");
+    }
+    if let Some(exclude) = exclude {
+        sql.push(" AND NOT c.search_tokens @@ ")
+            .push_bind(exclude.to_string())
+            .push("::tsquery");
+    }
+    // Each condition twice: on the blob (served by its trigram index), then on the chunk.
+    for phrase in &query.phrases {
+        let pattern = format!("%{}%", escape_like(phrase));
+        sql.push(" AND b.content ILIKE ").push_bind(pattern.clone());
+        sql.push(" AND c.text ILIKE ").push_bind(pattern);
+    }
+    for regex in &query.regexes {
+        sql.push(" AND b.content ~ ").push_bind(regex.clone());
+        sql.push(" AND c.text ~ ").push_bind(regex.clone());
+    }
+    push_filter(&mut sql, &query.filter);
+    if exclude.is_some() {
+        sql.push(" LIMIT ").push_bind(LOOSE_MATCHES_RANKED);
+    }
+    sql.push(") m");
+    match tsquery {
+        Some(_) => sql.push(" ORDER BY score DESC, chunk_id"),
+        None => sql.push(" ORDER BY path, start_line"),
+    };
+    sql.push(" LIMIT ").push_bind(limit);
+    sql
 }
 
 /// Appends `filter`'s conditions on `c` (chunks) and, for path prefixes, `f` (files).

@@ -173,6 +173,47 @@ async fn lexical_search_splits_identifiers_and_honours_filters_phrases_and_regex
 }
 
 #[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn whole_identifier_matches_rank_before_matches_of_its_parts(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let fixture = GitFixture::new();
+    fixture.commit(
+        "main",
+        "init",
+        &[
+            // Its path and symbol name hold both parts (weight A), but not the identifier.
+            (
+                "src/invalid/key.rs",
+                Entry::text("/// Checks a key.\npub fn invalid_key_check(key: &str, invalid: bool) -> bool {\n    invalid || key.is_empty()\n}\n"),
+            ),
+            (
+                "src/errors.rs",
+                Entry::text("pub fn lookup(name: &str) -> Result<u32, InvalidKey> {\n    Err(InvalidKey)\n}\n"),
+            ),
+            ("src/other.rs", Entry::text("pub fn unrelated() -> u32 {\n    7\n}\n")),
+        ],
+    );
+    index(&store, request(&fixture, "keys")).await;
+    let searcher = Searcher::new(store.clone(), None, SearchParams::default());
+    let results = searcher
+        .search(&SearchRequest {
+            query: "InvalidKey".into(),
+            mode: SearchMode::Lexical,
+            limit: 5,
+            repositories: vec![],
+        })
+        .await
+        .unwrap();
+    let paths: Vec<&str> = results.hits.iter().map(|h| h.path.as_str()).collect();
+    assert_eq!(paths, ["src/errors.rs", "src/invalid/key.rs"]);
+    let ranks: Vec<Option<usize>> = results
+        .hits
+        .iter()
+        .map(|h| h.explanation.lexical.map(|l| l.rank))
+        .collect();
+    assert_eq!(ranks, [Some(1), Some(2)]);
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
 async fn search_rejects_bad_queries_with_a_reason(pool: PgPool) {
     let store = Store::from_pool(pool);
     let s = searcher(&store);

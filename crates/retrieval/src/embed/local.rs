@@ -415,7 +415,8 @@ fn read_text(path: &PathBuf) -> Result<String> {
 ///   its residual addition: every elementwise pass runs on rayon's pool (candle's own elementwise
 ///   ops use a separate spinning thread pool that would compete with batches running side by side);
 /// - token embeddings are gathered and summed in one loop;
-/// - weights are stored transposed and contiguous, as the matrix products read them.
+/// - weights are stored transposed and contiguous, as gemm reads them, and also as the model file
+///   has them, for the few-row products of search queries ([`skinny_matmul`]).
 struct Bert {
     /// (vocabulary, hidden), row-major: token embeddings are gathered in Rust, not with tensor ops.
     word: Vec<f32>,
@@ -432,15 +433,15 @@ struct Bert {
 }
 
 struct BertLayer {
-    /// (hidden, 3·hidden): query (scaled), key, value.
-    qkv: Tensor,
+    /// (hidden → 3·hidden): query (scaled), key, value.
+    qkv: Weights,
     qkv_bias: Vec<f32>,
-    out: Tensor,
+    out: Weights,
     out_bias: Vec<f32>,
     attention_norm: (Tensor, Tensor),
-    up: Tensor,
+    up: Weights,
     up_bias: Vec<f32>,
-    down: Tensor,
+    down: Weights,
     down_bias: Vec<f32>,
     output_norm: (Tensor, Tensor),
 }
@@ -493,7 +494,7 @@ impl Bert {
                 let (q, qb) = linear(&vb, "attention.self.query", hidden, hidden)?;
                 let (k, kb) = linear(&vb, "attention.self.key", hidden, hidden)?;
                 let (v, vbias) = linear(&vb, "attention.self.value", hidden, hidden)?;
-                let qkv = Tensor::cat(&[&(q * scale)?, &k, &v], 0)?.t()?.contiguous()?;
+                let qkv = Weights::new(&Tensor::cat(&[&(q * scale)?, &k, &v], 0)?)?;
                 let qkv_bias = Tensor::cat(&[&(qb * scale)?, &kb, &vbias], 0)?.to_vec1()?;
                 let (out, out_bias) = linear(&vb, "attention.output.dense", hidden, hidden)?;
                 let (up, up_bias) = linear(&vb, "intermediate.dense", inter, hidden)?;
@@ -501,12 +502,12 @@ impl Bert {
                 Ok(BertLayer {
                     qkv,
                     qkv_bias,
-                    out: out.t()?.contiguous()?,
+                    out: Weights::new(&out)?,
                     out_bias: out_bias.to_vec1()?,
                     attention_norm: norm(&vb, "attention.output.LayerNorm")?,
-                    up: up.t()?.contiguous()?,
+                    up: Weights::new(&up)?,
                     up_bias: up_bias.to_vec1()?,
-                    down: down.t()?.contiguous()?,
+                    down: Weights::new(&down)?,
                     down_bias: down_bias.to_vec1()?,
                     output_norm: norm(&vb, "output.LayerNorm")?,
                 })
@@ -612,19 +613,37 @@ impl Bert {
 /// [`skinny_matmul`]; longer inputs through candle's gemm.
 const SKINNY_MAX_ROWS: usize = 32;
 
-/// `x · weights` (`weights` stored `(in, out)`), by [`skinny_matmul`] for a few rows.
-fn linear(x: &Tensor, weights: &Tensor) -> candle_core::Result<Tensor> {
+/// A layer's weight matrix in the two layouts its products read.
+struct Weights {
+    /// `(in, out)`, contiguous: gemm's right-hand side.
+    by_input: Tensor,
+    /// `(out, in)` row-major, as stored in the model file: [`skinny_matmul`] reads each output's
+    /// weights as one contiguous run.
+    by_output: Vec<f32>,
+}
+
+impl Weights {
+    /// From a linear layer's weight as the model stores it, `(out, in)`.
+    fn new(weight: &Tensor) -> candle_core::Result<Self> {
+        Ok(Self {
+            by_input: weight.t()?.contiguous()?,
+            by_output: weight.flatten_all()?.to_vec1()?,
+        })
+    }
+}
+
+/// `x · weights`: by [`skinny_matmul`] for a few rows, by gemm for more.
+fn linear(x: &Tensor, weights: &Weights) -> candle_core::Result<Tensor> {
     let (rows, inner) = x.dims2()?;
-    let (weight_rows, cols) = weights.dims2()?;
-    if rows > SKINNY_MAX_ROWS || weight_rows != inner {
-        return x.matmul(weights);
+    let cols = weights.by_output.len() / inner.max(1);
+    if rows > SKINNY_MAX_ROWS || cols * inner != weights.by_output.len() {
+        return x.matmul(&weights.by_input);
     }
     let product = {
-        let (x_storage, x_layout) = x.storage_and_layout();
-        let (w_storage, w_layout) = weights.storage_and_layout();
-        match (f32_values(&x_storage, x_layout), f32_values(&w_storage, w_layout)) {
-            (Some(x_values), Some(w_values)) => skinny_matmul(x_values, rows, w_values, inner, cols),
-            _ => return x.matmul(weights),
+        let (storage, layout) = x.storage_and_layout();
+        match f32_values(&storage, layout) {
+            Some(values) => skinny_matmul(values, rows, &weights.by_output, inner, cols),
+            None => return x.matmul(&weights.by_input),
         }
     };
     Tensor::from_vec(product, (rows, cols), x.device())
@@ -639,97 +658,98 @@ fn f32_values<'a>(storage: &'a Storage, layout: &Layout) -> Option<&'a [f32]> {
     }
 }
 
-/// Columns of the weights one step of [`skinny_matmul`] computes.
-const PANEL: usize = 32;
-/// Rows of `x` that share one read of a weight panel.
-const ROW_GROUP: usize = 4;
+/// Outputs (columns of the product) one task of [`skinny_matmul`] computes.
+const OUTPUTS_PER_TASK: usize = 64;
+/// Width of the lane blocks the dot products are summed in.
+const DOT_LANES: usize = 16;
 
-/// `x · w` for `x` of `rows × inner` and `w` of `inner × cols` (row-major), for a few rows: the
-/// product of a search query's tokens, which is bound by reading the weights, not by arithmetic.
-/// gemm first copies ("packs") the whole right-hand matrix into its own layout, which for a handful
-/// of rows reads and writes the weights more than the product itself does. Here the columns are
-/// cut into panels of [`PANEL`], shared out over rayon's pool, and each panel is streamed from
-/// memory once for the first [`ROW_GROUP`] rows, then from L2 for the others.
+/// `x · wᵀ` for `x` of `rows × inner` and `w` of `cols × inner` (row-major, one row per output),
+/// for a few rows: the product of a search query's tokens, bound by reading the weights rather
+/// than by arithmetic. gemm first copies ("packs") the whole weight matrix into its own layout,
+/// which for a handful of rows moves more bytes than the product reads. Here outputs are shared
+/// out over rayon's pool in blocks of [`OUTPUTS_PER_TASK`]; each output's weights are one
+/// contiguous run, read once from memory (four runs side by side, which the prefetcher follows)
+/// and reused from L1 for every group of rows.
 fn skinny_matmul(x: &[f32], rows: usize, w: &[f32], inner: usize, cols: usize) -> Vec<f32> {
-    let panels: Vec<Vec<f32>> = (0..cols.div_ceil(PANEL))
+    let blocks: Vec<Vec<f32>> = (0..cols.div_ceil(OUTPUTS_PER_TASK))
         .into_par_iter()
-        .with_min_len(4)
-        .map(|panel| {
-            let mut out = vec![0f32; rows * PANEL];
-            panel_product(x, rows, w, inner, cols, panel * PANEL, &mut out);
+        .with_min_len(2)
+        .map(|block| {
+            let outputs = block * OUTPUTS_PER_TASK..cols.min((block + 1) * OUTPUTS_PER_TASK);
+            let mut out = vec![0f32; rows * outputs.len()];
+            output_block(
+                x,
+                rows,
+                &w[outputs.start * inner..outputs.end * inner],
+                inner,
+                &mut out,
+            );
             out
         })
         .collect();
     let mut out = vec![0f32; rows * cols];
-    for (panel, values) in panels.iter().enumerate() {
-        let start = panel * PANEL;
-        let width = PANEL.min(cols - start);
+    for (block, values) in blocks.iter().enumerate() {
+        let start = block * OUTPUTS_PER_TASK;
+        let width = values.len() / rows.max(1);
         for row in 0..rows {
-            out[row * cols + start..][..width].copy_from_slice(&values[row * PANEL..][..width]);
+            out[row * cols + start..][..width].copy_from_slice(&values[row * width..][..width]);
         }
     }
     out
 }
 
-/// Columns `start..start + PANEL` (fewer at the right edge) of `x · w` into `out` (`rows × PANEL`),
-/// compiled for AVX-512 and AVX2 as well as plain x86-64, the best one chosen at run time.
+/// `x · wᵀ` into `out` (`rows × outputs`) for the outputs whose weight rows `w` holds, four
+/// outputs at a time (their weights read once from memory, then from L1 for each row), compiled
+/// for AVX-512 and AVX2 as well as plain x86-64, the best one chosen at run time.
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2+fma", "aarch64+neon"))]
-fn panel_product(
-    x: &[f32],
-    rows: usize,
-    w: &[f32],
-    inner: usize,
-    cols: usize,
-    start: usize,
-    out: &mut [f32],
-) {
-    if cols - start < PANEL {
-        for row in 0..rows {
-            for col in start..cols {
-                out[row * PANEL + col - start] =
-                    (0..inner).map(|i| x[row * inner + i] * w[i * cols + col]).sum();
+fn output_block(x: &[f32], rows: usize, w: &[f32], inner: usize, out: &mut [f32]) {
+    let outputs = w.len() / inner.max(1);
+    let weight_rows: Vec<&[f32]> = w.chunks_exact(inner.max(1)).collect();
+    let input_rows: Vec<&[f32]> = x.chunks_exact(inner.max(1)).take(rows).collect();
+    for (quad, weights) in weight_rows.chunks(4).enumerate() {
+        for (row, input) in input_rows.iter().enumerate() {
+            let sums = match weights {
+                [a, b, c, d] => dot4(input, [a, b, c, d]),
+                _ => std::array::from_fn(|o| weights.get(o).map_or(0.0, |w| dot4(input, [w; 4])[0])),
+            };
+            for (o, sum) in sums.into_iter().take(weights.len()).enumerate() {
+                out[row * outputs + quad * 4 + o] = sum;
             }
         }
-        return;
-    }
-    let mut row = 0;
-    while row + ROW_GROUP <= rows {
-        panel_rows::<ROW_GROUP>(x, row, w, inner, cols, start, out);
-        row += ROW_GROUP;
-    }
-    while row < rows {
-        panel_rows::<1>(x, row, w, inner, cols, start, out);
-        row += 1;
     }
 }
 
-/// Rows `first..first + R` of one whole panel, the `R × PANEL` sums held in registers.
+/// The dot products of `x` with four vectors of its length, each summed in [`DOT_LANES`] lanes
+/// (four separate sums the compiler keeps in vector registers).
 #[inline(always)]
-fn panel_rows<const R: usize>(
-    x: &[f32],
-    first: usize,
-    w: &[f32],
-    inner: usize,
-    cols: usize,
-    start: usize,
-    out: &mut [f32],
-) {
-    let inputs: [&[f32]; R] = std::array::from_fn(|r| &x[(first + r) * inner..][..inner]);
-    let mut sums = [[0f32; PANEL]; R];
-    for i in 0..inner {
-        let weights = w[i * cols + start..]
-            .first_chunk::<PANEL>()
-            .expect("the caller passes whole panels only");
-        for (sums, input) in sums.iter_mut().zip(&inputs) {
-            let a = input[i];
-            for (sum, &weight) in sums.iter_mut().zip(weights) {
-                *sum += a * weight;
-            }
+fn dot4(x: &[f32], w: [&[f32]; 4]) -> [f32; 4] {
+    let (xs, x_tail) = x.as_chunks::<DOT_LANES>();
+    let (w0, w0_tail) = w[0].as_chunks::<DOT_LANES>();
+    let (w1, w1_tail) = w[1].as_chunks::<DOT_LANES>();
+    let (w2, w2_tail) = w[2].as_chunks::<DOT_LANES>();
+    let (w3, w3_tail) = w[3].as_chunks::<DOT_LANES>();
+    // Four separate arrays (not one array of four): each becomes a vector register.
+    let (mut s0, mut s1, mut s2, mut s3) = (
+        [0f32; DOT_LANES],
+        [0f32; DOT_LANES],
+        [0f32; DOT_LANES],
+        [0f32; DOT_LANES],
+    );
+    for ((((x, w0), w1), w2), w3) in xs.iter().zip(w0).zip(w1).zip(w2).zip(w3) {
+        for lane in 0..DOT_LANES {
+            s0[lane] += x[lane] * w0[lane];
+            s1[lane] += x[lane] * w1[lane];
+            s2[lane] += x[lane] * w2[lane];
+            s3[lane] += x[lane] * w3[lane];
         }
     }
-    for (r, sums) in sums.iter().enumerate() {
-        out[(first + r) * PANEL..][..PANEL].copy_from_slice(sums);
-    }
+    let tail = |w_tail: &[f32]| -> f32 { x_tail.iter().zip(w_tail).map(|(x, w)| x * w).sum() };
+    [
+        s0.iter().sum::<f32>() + tail(w0_tail),
+        s1.iter().sum::<f32>() + tail(w1_tail),
+        s2.iter().sum::<f32>() + tail(w2_tail),
+        s3.iter().sum::<f32>() + tail(w3_tail),
+    ]
 }
 
 /// In place over attention scores `(texts · heads, len, len)`: a softmax over each row's first
@@ -962,18 +982,19 @@ mod tests {
 
     #[test]
     fn the_skinny_product_matches_a_plain_one() {
-        // Row counts around the row group, column counts with and without a partial panel.
-        for (rows, inner, cols) in [(1, 7, 32), (5, 3, 64), (9, 16, 70), (4, 1, 5)] {
+        // Row and output counts around the groups of four, inner sizes with and without a partial
+        // lane block, and more outputs than one task takes.
+        for (rows, inner, cols) in [(1, 7, 32), (5, 48, 64), (9, 40, 70), (3, 1, 5), (10, 384, 130)] {
             let x: Vec<f32> = (0..rows * inner)
                 .map(|i| ((i * 7 % 13) as f32 - 6.0) / 5.0)
                 .collect();
-            let w: Vec<f32> = (0..inner * cols)
+            let w: Vec<f32> = (0..cols * inner)
                 .map(|i| ((i * 5 % 11) as f32 - 5.0) / 3.0)
                 .collect();
             let product = skinny_matmul(&x, rows, &w, inner, cols);
             for row in 0..rows {
                 for col in 0..cols {
-                    let expected: f32 = (0..inner).map(|i| x[row * inner + i] * w[i * cols + col]).sum();
+                    let expected: f32 = (0..inner).map(|i| x[row * inner + i] * w[col * inner + i]).sum();
                     let got = product[row * cols + col];
                     assert!(
                         (got - expected).abs() <= 1e-4,
