@@ -143,12 +143,14 @@ async fn run(store: &Store, model_dir: &Path) -> BenchResult<()> {
     println!("\nlatency over {} queries × 3 rounds (ms):", queries.len());
     for mode in [SearchMode::Lexical, SearchMode::Semantic, SearchMode::Hybrid] {
         let mut times = Vec::new();
+        let mut slowest: Vec<(Duration, &str)> = Vec::new();
         let mut parts = Timings::default();
         for _ in 0..3 {
             for query in &queries {
                 let started = Instant::now();
                 let t = search(&searcher, query, mode).await?.timings;
                 times.push(started.elapsed());
+                slowest.push((started.elapsed(), query));
                 parts.lexical_ms += t.lexical_ms;
                 parts.embed_ms += t.embed_ms;
                 parts.semantic_ms += t.semantic_ms;
@@ -163,6 +165,13 @@ async fn run(store: &Store, model_dir: &Path) -> BenchResult<()> {
             parts.embed_ms / n,
             parts.semantic_ms / n,
         );
+        slowest.sort_by(|a, b| b.0.cmp(&a.0));
+        let slowest: Vec<String> = slowest
+            .iter()
+            .take(4)
+            .map(|(d, q)| format!("{q:?} {:.1}", ms(*d)))
+            .collect();
+        println!("           slowest: {}", slowest.join(", "));
     }
 
     println!("\nselective identifiers: lexical search vs rg -F -l over the checkout (ms):");

@@ -326,10 +326,15 @@ impl Searcher {
     ) -> Result<(Vec<(i64, f32)>, f64)> {
         let t = Instant::now();
         // A word without identifier characters (`%`, `->`) has no tokens: it is matched literally.
-        let (tokened, literal): (Vec<&String>, Vec<&String>) = parsed
+        // So is a word too short to be a token (`a`, `x`), but only when no word has tokens: as a
+        // substring it would match nearly every chunk, and cost a scan of their text.
+        let (tokened, untokened): (Vec<&String>, Vec<&String>) = parsed
             .words
             .iter()
             .partition(|w| identifiers(w).any(|i| !identifier_tokens(i).is_empty()));
+        let literal = untokened
+            .into_iter()
+            .filter(|w| tokened.is_empty() || identifiers(w).next().is_none());
         let phrases: Vec<String> = parsed.phrases.iter().chain(literal).cloned().collect();
         let tokens = tsquery(tokened.into_iter().map(String::as_str));
         let (tsquery, loose_tsquery) = match tokens {

@@ -133,6 +133,12 @@ async fn lexical_search_splits_identifiers_and_honours_filters_phrases_and_regex
         .map(|l| l.line)
         .collect();
     assert_eq!(matched, [11, 12]);
+    // A one-letter word beside real ones narrows nothing: it is not matched as a substring (the
+    // chunk holds no `z`). Alone, it is.
+    let with_letter = search(&store, "z user name", SearchMode::Lexical).await;
+    assert_eq!(symbols(&with_letter), symbols(&camel));
+    let letter_alone = search(&store, "z", SearchMode::Lexical).await;
+    assert!(letter_alone.hits.is_empty(), "{:?}", symbols(&letter_alone));
 
     let whole = search(&store, "backoff_send", SearchMode::Lexical).await;
     assert_eq!(symbols(&whole), ["backoff_send"]);
