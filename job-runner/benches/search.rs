@@ -172,7 +172,7 @@ async fn run(store: &Store, model_dir: &Path) -> BenchResult<()> {
             parts.embed_ms / n,
             parts.semantic_ms / n,
         );
-        slowest.sort_by(|a, b| b.0.cmp(&a.0));
+        slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
         let slowest: Vec<String> = slowest
             .iter()
             .take(4)

@@ -10,7 +10,9 @@
 //! caller's order. Batches run in parallel on rayon's pool (one per core; `RAYON_NUM_THREADS`
 //! overrides it), each with its matrix products and fused passes on the same pool, so a single
 //! short query still uses every core while a stream of chunks keeps each core on its own batch,
-//! in cache. Inference runs on a blocking thread, never on the async runtime's workers.
+//! in cache. A query's few tokens multiply by the weights in their stored order
+//! ([`skinny_matmul`]) rather than through gemm, whose packing of every weight matrix costs more
+//! than such a product. Inference runs on a blocking thread, never on the async runtime's workers.
 //!
 //! The same tokenizer counts tokens for chunking: [`LocalEmbedder::token_counter`] gives a
 //! [`MiniLmTokens`], a [`TokenCounter`] for `reposage_analysis::chunk`.
