@@ -29,8 +29,8 @@ pub use metadata::{
 pub use metrics::{ComplexityDistribution, Hotspot, MINUTES_PER_LINE, RepositoryMetrics, TechnicalDebt};
 pub use repositories::{NewRepository, RefKind, RepositoryRecord};
 pub use retrieval::{
-    ChunkFilter, ChunkRecord, LexicalHit, LexicalQuery, PendingChunk, StoredVector, extend_from_bytes,
-    vector_to_bytes,
+    ChunkFilter, ChunkRecord, LOOSE_MATCHES_RANKED, LexicalHit, LexicalQuery, PendingChunk, StoredVector,
+    extend_from_bytes, vector_to_bytes,
 };
 pub use runs::{RunEvent, RunKind, RunOutcome, RunRecord, RunStats, RunStatus, StageStatus};
 pub use search::{SearchHit, SearchMatch, SearchQuery};
