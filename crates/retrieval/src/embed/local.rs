@@ -671,7 +671,7 @@ const DOT_LANES: usize = 16;
 /// which for a handful of rows moves more bytes than the product reads. Here outputs are shared
 /// out over rayon's pool in blocks of [`OUTPUTS_PER_TASK`]; each output's weights are one
 /// contiguous run, read once from memory (four runs side by side, which the prefetcher follows)
-/// and reused from L1 for every group of rows.
+/// and again from L1 for each further row.
 fn skinny_matmul(x: &[f32], rows: usize, w: &[f32], inner: usize, cols: usize) -> Vec<f32> {
     let blocks: Vec<Vec<f32>> = (0..cols.div_ceil(OUTPUTS_PER_TASK))
         .into_par_iter()
