@@ -149,20 +149,19 @@ async fn run(store: &Store, model_dir: &Path) -> BenchResult<()> {
 
     println!("\nlatency over {} queries × 3 rounds (ms):", queries.len());
     for mode in [SearchMode::Lexical, SearchMode::Semantic, SearchMode::Hybrid] {
-        let mut times = Vec::new();
-        let mut slowest: Vec<(Duration, &str)> = Vec::new();
+        let mut samples: Vec<(Duration, &str)> = Vec::new();
         let mut parts = Timings::default();
         for _ in 0..3 {
             for query in &queries {
                 let started = Instant::now();
                 let t = search(&searcher, query, mode).await?.timings;
-                times.push(started.elapsed());
-                slowest.push((started.elapsed(), query));
+                samples.push((started.elapsed(), query));
                 parts.lexical_ms += t.lexical_ms;
                 parts.embed_ms += t.embed_ms;
                 parts.semantic_ms += t.semantic_ms;
             }
         }
+        let mut times: Vec<Duration> = samples.iter().map(|s| s.0).collect();
         let n = times.len() as f64;
         let (p50, p95, p99) = percentiles(&mut times);
         println!(
@@ -172,8 +171,8 @@ async fn run(store: &Store, model_dir: &Path) -> BenchResult<()> {
             parts.embed_ms / n,
             parts.semantic_ms / n,
         );
-        slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
-        let slowest: Vec<String> = slowest
+        samples.sort_by_key(|s| std::cmp::Reverse(s.0));
+        let slowest: Vec<String> = samples
             .iter()
             .take(4)
             .map(|(d, q)| format!("{q:?} {:.1}", ms(*d)))

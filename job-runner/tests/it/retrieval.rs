@@ -199,16 +199,7 @@ async fn whole_identifier_matches_rank_before_matches_of_its_parts(pool: PgPool)
         ],
     );
     index(&store, request(&fixture, "keys")).await;
-    let searcher = Searcher::new(store.clone(), None, SearchParams::default());
-    let results = searcher
-        .search(&SearchRequest {
-            query: "InvalidKey".into(),
-            mode: SearchMode::Lexical,
-            limit: 5,
-            repositories: vec![],
-        })
-        .await
-        .unwrap();
+    let results = search(&store, "InvalidKey", SearchMode::Lexical).await;
     let paths: Vec<&str> = results.hits.iter().map(|h| h.path.as_str()).collect();
     assert_eq!(paths, ["src/errors.rs", "src/invalid/key.rs"]);
     let ranks: Vec<Option<usize>> = results

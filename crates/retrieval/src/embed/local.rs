@@ -31,6 +31,7 @@ use serde::Deserialize;
 use tokenizers::{Encoding, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 use super::{Embedder, ModelInfo};
+use crate::vector::embedded::dot;
 use crate::{Error, Result};
 
 /// The id of all-MiniLM-L6-v2, reported when the directory holds its weights.
@@ -712,7 +713,7 @@ fn output_block(x: &[f32], rows: usize, w: &[f32], inner: usize, out: &mut [f32]
         for (row, input) in input_rows.iter().enumerate() {
             let sums = match weights {
                 [a, b, c, d] => dot4(input, [a, b, c, d]),
-                _ => std::array::from_fn(|o| weights.get(o).map_or(0.0, |w| dot4(input, [w; 4])[0])),
+                _ => std::array::from_fn(|o| weights.get(o).map_or(0.0, |w| dot(input, w))),
             };
             for (o, sum) in sums.into_iter().take(weights.len()).enumerate() {
                 out[row * outputs + quad * 4 + o] = sum;
