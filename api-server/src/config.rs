@@ -1,34 +1,27 @@
 //! Command-line and environment configuration of the API server.
 
-use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use reposage_job_runner::retrieval_config::RetrievalArgs;
+use reposage_runtime::{DatabaseArgs, RetrievalArgs};
 
 /// How the database URL is given; shown after the options in `--help`.
-pub const DATABASE_URL_HELP: &str = "\
-Database:
-  The Postgres URL is a secret and is never accepted as a command-line argument. Set DATABASE_URL
-  (e.g. postgres://reposage@db:5432/reposage) or mount it in a file and pass --database-url-file;
-  the file wins when both are given.";
+pub const DATABASE_URL_HELP: &str = reposage_runtime::DATABASE_HELP;
 
-/// Configuration of the API server.
-#[derive(Clone, clap::Args)]
+/// Pooled connections to Postgres when `--max-connections` is not given.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+
+/// Configuration of the API server. `Debug` hides the database URL and the API keys.
+#[derive(Debug, Clone, clap::Args)]
 #[command(after_help = DATABASE_URL_HELP)]
 pub struct Config {
     /// Address and port to serve HTTP on.
     #[arg(long, global = true, env = "REPOSAGE_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
 
-    /// File holding the Postgres URL (a mounted Secret); overrides DATABASE_URL.
-    #[arg(long, global = true, env = "REPOSAGE_DATABASE_URL_FILE", value_name = "PATH")]
-    pub database_url_file: Option<PathBuf>,
-
-    /// Most pooled connections to Postgres.
-    #[arg(long, global = true, env = "REPOSAGE_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_connections: u32,
+    /// The database connection (URL from DATABASE_URL or a mounted file; pool size).
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 
     /// Seconds a request may take before it is answered with 408 Request Timeout.
     #[arg(long, global = true, env = "REPOSAGE_REQUEST_TIMEOUT", value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
@@ -42,33 +35,6 @@ pub struct Config {
     /// takes them. The index must have been embedded with the same model for semantic hits.
     #[command(flatten)]
     pub retrieval: RetrievalArgs,
-
-    /// The Postgres URL from the DATABASE_URL environment variable (never a command-line argument).
-    #[arg(skip = std::env::var("DATABASE_URL").ok())]
-    pub database_url: Option<String>,
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Self {
-            listen,
-            database_url_file,
-            max_connections,
-            request_timeout,
-            max_body_bytes,
-            retrieval,
-            database_url,
-        } = self;
-        f.debug_struct("Config")
-            .field("listen", listen)
-            .field("database_url_file", database_url_file)
-            .field("max_connections", max_connections)
-            .field("request_timeout", request_timeout)
-            .field("max_body_bytes", max_body_bytes)
-            .field("retrieval", retrieval)
-            .field("database_url", &database_url.as_ref().map(|_| "<redacted>"))
-            .finish()
-    }
 }
 
 /// The HTTP limits the router enforces, taken from [`Config`].
@@ -105,16 +71,14 @@ mod tests {
     fn defaults_match_the_documented_values() {
         let Config {
             listen,
-            database_url_file,
-            max_connections,
+            database,
             request_timeout,
             max_body_bytes,
             retrieval: _,
-            database_url: _,
         } = Cli::try_parse_from(["api"]).unwrap().config;
         assert_eq!(listen, "0.0.0.0:8080".parse().unwrap());
-        assert_eq!(database_url_file, None);
-        assert_eq!(max_connections, 10);
+        assert_eq!(database.database_url_file, None);
+        assert_eq!(database.max_connections, None);
         assert_eq!(request_timeout, 30);
         assert_eq!(max_body_bytes, 1_048_576);
     }
@@ -127,7 +91,7 @@ mod tests {
     #[test]
     fn debug_output_redacts_the_database_url_and_api_keys() {
         let mut config = Cli::try_parse_from(["api"]).unwrap().config;
-        config.database_url = Some("postgres://user:hunter2@db/reposage".into());
+        config.database.database_url = Some("postgres://user:hunter2@db/reposage".into());
         config.retrieval.openai_api_key = Some("sk-openai-secret".into());
         config.retrieval.qdrant_api_key = Some("qdrant-secret".into());
         let text = format!("{config:?}");
@@ -139,7 +103,7 @@ mod tests {
 
     #[test]
     fn the_embedder_can_be_switched_off_for_lexical_search_only() {
-        use reposage_job_runner::retrieval_config::EmbedderKind;
+        use reposage_runtime::EmbedderKind;
         let config = Cli::try_parse_from(["api", "--embedder", "none"]).unwrap().config;
         assert_eq!(config.retrieval.embedder, EmbedderKind::None);
     }

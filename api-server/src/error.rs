@@ -22,8 +22,8 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The database could not be configured, reached or migrated.
-    #[error(transparent)]
-    Store(#[from] reposage_store::Error),
+    #[error("cannot set up the database")]
+    Database(#[source] reposage_runtime::Error),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}")]
     Bind {
@@ -38,7 +38,7 @@ pub enum Error {
     Serve(#[source] std::io::Error),
     /// The retrieval configuration (embedder, vector store) could not be resolved.
     #[error("cannot set up search")]
-    Retrieval(#[source] reposage_job_runner::Error),
+    Retrieval(#[source] reposage_runtime::Error),
 }
 
 /// Result with the server's [`Error`].

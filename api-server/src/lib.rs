@@ -28,7 +28,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use reposage_retrieval::{SearchParams as SearcherParams, Searcher};
-use reposage_store::{Store, resolve_database_url};
+use reposage_store::Store;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -37,7 +37,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-pub use config::{Config, DATABASE_URL_HELP, Limits};
+pub use config::{Config, DATABASE_URL_HELP, DEFAULT_MAX_CONNECTIONS, Limits};
 pub use error::{ApiError, Error, PROBLEM_JSON, PROBLEM_TYPE_BASE, Result};
 pub use extract::{ApiJson, ApiPath, ApiQuery};
 pub use metrics::{Metrics, OPENMETRICS_CONTENT_TYPE, PREFIX as METRICS_PREFIX, UNMATCHED_ROUTE};
@@ -210,17 +210,11 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
 
 /// Connects to the database named by `config` and applies pending migrations.
 pub async fn migrate(config: Config) -> Result<()> {
-    let Config {
-        listen: _,
-        database_url_file,
-        max_connections,
-        request_timeout: _,
-        max_body_bytes: _,
-        retrieval: _,
-        database_url,
-    } = config;
-    let store = connect(database_url, database_url_file.as_deref(), max_connections).await?;
-    store.migrate().await?;
+    config
+        .database
+        .connect_and_migrate(DEFAULT_MAX_CONNECTIONS)
+        .await
+        .map_err(Error::Database)?;
     tracing::info!("database migrations applied");
     Ok(())
 }
@@ -232,17 +226,17 @@ pub async fn migrate(config: Config) -> Result<()> {
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
     let Config {
         listen,
-        database_url_file,
-        max_connections,
+        database,
         request_timeout,
         max_body_bytes,
         retrieval,
-        database_url,
     } = config;
-    let store = connect(database_url, database_url_file.as_deref(), max_connections).await?;
-    store.migrate().await?;
+    let store = database
+        .connect_and_migrate(DEFAULT_MAX_CONNECTIONS)
+        .await
+        .map_err(Error::Database)?;
     let semantic = retrieval
-        .resolve(&store)
+        .connect(&store)
         .await
         .map_err(Error::Retrieval)?
         .semantic;
@@ -265,16 +259,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         .map_err(Error::Serve)?;
     tracing::info!("server stopped");
     Ok(())
-}
-
-/// Resolves the database URL (the URL file wins over DATABASE_URL) and opens the pool.
-async fn connect(
-    database_url: Option<String>,
-    database_url_file: Option<&std::path::Path>,
-    max_connections: u32,
-) -> Result<Store> {
-    let url = resolve_database_url(database_url, database_url_file)?;
-    Ok(Store::connect(&url, max_connections).await?)
 }
 
 #[cfg(test)]

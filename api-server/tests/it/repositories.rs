@@ -105,7 +105,7 @@ async fn a_repository_comes_with_its_last_run_and_the_events_in_order(pool: PgPo
     assert_eq!(run["stats"]["languages"], json!({ "markdown": 1, "rust": 1 }));
     assert_eq!(run["stats"]["skipped"], json!({ "binary": 1 }));
 
-    let expected: Vec<(i64, String, String)> = ["fetch", "metadata", "structure"]
+    let expected: Vec<(i64, String, String)> = ["fetch", "analyse", "persist"]
         .iter()
         .flat_map(|stage| [(stage.to_string(), "started"), (stage.to_string(), "completed")])
         .enumerate()

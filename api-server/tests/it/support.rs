@@ -163,7 +163,7 @@ pub async fn seed_indexed_repository(
         .start_run(run, repository, RunKind::Index, Some("main"))
         .await
         .unwrap();
-    let stages = ["fetch", "metadata", "structure"];
+    let stages = ["fetch", "analyse", "persist"];
     for (i, stage) in stages.iter().enumerate() {
         store
             .record_event(run, stage, StageStatus::Started, json!({}), None, None)

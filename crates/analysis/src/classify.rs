@@ -29,6 +29,18 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
+    /// Every reason.
+    pub const ALL: [SkipReason; 8] = [
+        SkipReason::UnsafePath,
+        SkipReason::Excluded,
+        SkipReason::Vendored,
+        SkipReason::Generated,
+        SkipReason::TooLarge,
+        SkipReason::MaxFiles,
+        SkipReason::Binary,
+        SkipReason::UnsupportedEncoding,
+    ];
+
     /// The stable name stored in the database and reported in run stats.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -49,6 +61,18 @@ impl SkipReason {
             self,
             SkipReason::Binary | SkipReason::UnsupportedEncoding | SkipReason::Generated
         )
+    }
+}
+
+impl std::str::FromStr for SkipReason {
+    type Err = String;
+
+    /// The reason of a stored name ([`SkipReason::as_str`]).
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        SkipReason::ALL
+            .into_iter()
+            .find(|reason| reason.as_str() == name)
+            .ok_or_else(|| format!("no skip reason is called {name:?}"))
     }
 }
 
@@ -230,6 +254,14 @@ pub fn is_safe_path(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_skip_reason_reads_back_from_its_stored_name() {
+        for reason in SkipReason::ALL {
+            assert_eq!(reason.as_str().parse::<SkipReason>(), Ok(reason));
+        }
+        assert!("timeout".parse::<SkipReason>().is_err());
+    }
 
     fn classifier() -> Classifier {
         Classifier::new(&[], &["docs/**".into(), "*.snap".into()], 1000).unwrap()

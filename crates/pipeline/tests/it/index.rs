@@ -68,19 +68,23 @@ async fn indexing_records_files_languages_lines_and_stage_events(pool: PgPool) {
         [
             ("fetch", "started"),
             ("fetch", "completed"),
-            ("structure", "started"),
-            ("structure", "completed"),
-            ("metadata", "started"),
-            ("metadata", "completed"),
+            ("analyse", "started"),
+            ("analyse", "completed"),
             ("persist", "started"),
             ("persist", "completed"),
         ]
         .map(|(a, b)| (a.to_string(), b.to_string()))
     );
     assert_eq!(events[1].event_type, "processing.stage.completed");
+    // Every completed event's data is its stage's typed report.
+    for event in events.iter().filter(|e| e.status == "completed") {
+        let report = reposage_pipeline::StageReport::from_event(&event.stage, event.data.clone())
+            .unwrap_or_else(|e| panic!("{} event: {e}: {}", event.stage, event.data));
+        assert_eq!(report.stage().as_str(), event.stage);
+    }
     assert_eq!(events[3].data["analysedFiles"], 4);
     // The run's new index entries were merged out of the GIN pending lists, so none are left.
-    assert!(events[7].data["searchIndexPagesFlushed"].as_i64().unwrap() > 0);
+    assert!(events[5].data["searchIndexPagesFlushed"].as_i64().unwrap() > 0);
     assert_eq!(store.flush_search_indexes().await.unwrap(), 0);
 
     let record = store.get_repository(repository).await.unwrap();
@@ -131,13 +135,9 @@ async fn a_failed_run_is_recorded_and_the_previous_index_stays(pool: PgPool) {
     let mut bad = request(&fixture, "demo");
     bad.fetch.git_ref = RefRequest::Branch("does-not-exist".into());
     let run_id = bad.run_id;
-    let error = reposage_job_runner::index::run_index(
-        &store,
-        bad,
-        std::sync::Arc::new(reposage_job_runner::progress::NoProgress),
-    )
-    .await
-    .unwrap_err();
+    let error = reposage_pipeline::run_index(&store, bad, std::sync::Arc::new(reposage_pipeline::NoProgress))
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains("does-not-exist"), "{error}");
 
     let run = store.get_run(run_id).await.unwrap();
@@ -198,10 +198,10 @@ async fn a_url_refused_by_policy_fails_the_fetch_stage_before_any_traffic(pool: 
     let mut request = request(&fixture, "metadata");
     request.source = reposage_analysis::Source::Remote("https://169.254.169.254/latest/meta-data.git".into());
     let run_id = request.run_id;
-    let error = reposage_job_runner::index::run_index(
+    let error = reposage_pipeline::run_index(
         &store,
         request,
-        std::sync::Arc::new(reposage_job_runner::progress::NoProgress),
+        std::sync::Arc::new(reposage_pipeline::NoProgress),
     )
     .await
     .unwrap_err();

@@ -8,7 +8,7 @@
 //!    of the process (VmHWM, reset before the run) is measured (target: ≤ 500 MB), with throughput.
 //!
 //! ```sh
-//! DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p reposage-job-runner --bench pipeline
+//! DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p reposage-pipeline --bench pipeline
 //! ```
 //!
 //! Each run creates its own database (dropped at the end). `REPOSAGE_BENCH_FILES` (default 10000)
@@ -35,7 +35,7 @@ async fn main() {
     let Ok(url) = std::env::var("DATABASE_URL") else {
         eprintln!(
             "the pipeline bench needs Postgres: set DATABASE_URL, e.g.\n  \
-             DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p reposage-job-runner --bench pipeline"
+             DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p reposage-pipeline --bench pipeline"
         );
         std::process::exit(2);
     };

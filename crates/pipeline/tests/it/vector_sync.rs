@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use reposage_job_runner::index::{EmbeddingStage, IndexRequest, SharedTokenCounter};
+use reposage_pipeline::{EmbeddingStage, IndexRequest, SharedTokenCounter};
 use reposage_retrieval::vector::embedded::EmbeddedStore;
 use reposage_retrieval::vector::{SyncMode, SyncStats, sync_repository};
 use reposage_retrieval::{

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use reposage_job_runner::index::{EmbeddingStage, IndexRequest, SharedTokenCounter};
+use reposage_pipeline::{EmbeddingStage, IndexRequest, SharedTokenCounter};
 use reposage_retrieval::embed::local::LocalEmbedder;
 use reposage_retrieval::vector::embedded::EmbeddedStore;
 use reposage_retrieval::{SearchMode, SearchParams, SearchRequest, SearchResults, Searcher};
@@ -288,7 +288,7 @@ async fn secrets_are_redacted_before_anything_is_stored_or_embedded(pool: PgPool
     );
     let summary = index(&store, embedding_request(&store, &fixture, "leaky")).await;
     assert_eq!(summary.stats.secrets_redacted, 1);
-    let structure = crate::stage_data(&store, summary.run_id, "structure").await;
+    let structure = crate::stage_data(&store, summary.run_id, "analyse").await;
     assert_eq!(structure["secretsByRule"]["aws-access-key-id"], 1);
     let stored: Vec<String> =
         sqlx::query_scalar("SELECT text FROM chunks UNION ALL SELECT content FROM blobs")

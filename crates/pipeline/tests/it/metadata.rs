@@ -1,6 +1,7 @@
 //! Metadata extraction through the pipeline: README, license, manifests, project files and
 //! Kubernetes objects land in Postgres and make up the repository overview.
 
+use reposage_pipeline::StageReport;
 use reposage_store::Store;
 use reposage_testkit::{Entry, GitFixture};
 use sqlx::PgPool;
@@ -106,11 +107,16 @@ async fn the_overview_has_readme_license_manifests_project_files_and_kubernetes_
     let events = store.run_events(summary.run_id).await.unwrap();
     let metadata = events
         .iter()
-        .find(|e| e.stage == "metadata" && e.status == "completed")
+        .find(|e| e.stage == "analyse" && e.status == "completed")
         .unwrap();
-    assert_eq!(metadata.data["readmeFound"], true);
-    assert_eq!(metadata.data["dependenciesFound"], 3);
-    assert_eq!(metadata.data["configFiles"], 3);
+    let StageReport::Analyse(report) =
+        StageReport::from_event(&metadata.stage, metadata.data.clone()).unwrap()
+    else {
+        panic!("not the analyse stage's report: {metadata:?}");
+    };
+    assert!(report.metadata.readme_found);
+    assert_eq!(report.metadata.dependencies_found, 3);
+    assert_eq!(report.metadata.config_files, 3);
 }
 
 #[sqlx::test(migrator = "reposage_store::MIGRATOR")]

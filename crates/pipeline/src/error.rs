@@ -1,3 +1,5 @@
+//! Errors of a pipeline run.
+
 /// Errors of a pipeline run.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -10,10 +12,10 @@ pub enum Error {
     /// Embedding or a vector store failed.
     #[error(transparent)]
     Retrieval(#[from] reposage_retrieval::Error),
-    /// The retrieval configuration is incomplete or unusable.
+    /// The request cannot be carried out as given (e.g. no name can be derived from its URL).
     #[error("{0}")]
-    Config(String),
-    /// A blocking stage panicked or was cancelled.
+    InvalidRequest(String),
+    /// A blocking stage panicked or was cancelled, or the stages ran out of order (a bug).
     #[error("pipeline worker failed: {0}")]
     Worker(String),
 }
@@ -21,14 +23,7 @@ pub enum Error {
 impl Error {
     /// The message recorded on the run: the error and its causes, one line.
     pub fn to_run_message(&self) -> String {
-        let mut message = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            message.push_str(": ");
-            message.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        message
+        reposage_runtime::report(self)
     }
 }
 

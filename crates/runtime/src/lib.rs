@@ -1,0 +1,45 @@
+//! What every RepoSage binary starts with, so the operator, the job-runner and the api-server start
+//! the same way: parse, set up logging, connect, then run.
+//!
+//! - [`DatabaseArgs`]: where the Postgres URL comes from (`DATABASE_URL` or a mounted file, never a
+//!   flag), the pool size, connecting and — only for commands that write — migrating;
+//! - [`LogArgs`]: the log format (pretty on a terminal, JSON in a cluster) and the `RUST_LOG` filter;
+//! - [`RetrievalArgs`]: the embedder and vector-store flags, resolved into
+//!   [`reposage_retrieval::RetrievalSettings`];
+//! - [`report`]: an error and its causes on one line, for logs, run records and exit messages;
+//! - [`shutdown_signal`]: SIGTERM or ctrl-c, for graceful shutdown.
+//!
+//! This is the one crate whose job is to read the process environment on behalf of the binaries;
+//! the libraries below it take plain values.
+
+#![warn(missing_docs)]
+
+mod database;
+mod logging;
+mod report;
+mod retrieval;
+mod shutdown;
+
+pub use database::{DATABASE_HELP, DatabaseArgs};
+pub use logging::{LogArgs, LogFormat};
+pub use report::{ErrorChain, report};
+pub use retrieval::{EmbedderKind, RetrievalArgs, VectorBackend};
+pub use shutdown::shutdown_signal;
+
+/// Errors of starting up.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database URL is missing or unreadable, or the database cannot be reached or migrated.
+    #[error(transparent)]
+    Store(#[from] reposage_store::Error),
+    /// The options do not fit together (e.g. `--embedder local` without a model folder); the message
+    /// says what to set.
+    #[error("{0}")]
+    InvalidArgs(String),
+    /// The embedder or vector store could not be loaded or reached.
+    #[error(transparent)]
+    Retrieval(#[from] reposage_retrieval::Error),
+}
+
+/// Result with the runtime's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
