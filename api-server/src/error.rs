@@ -38,7 +38,10 @@ pub enum Error {
     Serve(#[source] std::io::Error),
     /// The retrieval configuration (embedder, vector store) could not be resolved.
     #[error("cannot set up search")]
-    Retrieval(#[source] reposage_runtime::Error),
+    Retrieval(#[source] reposage_retrieval::Error),
+    /// The options do not fit together (e.g. `--embedder local` without a model folder).
+    #[error("invalid configuration")]
+    Config(#[source] reposage_runtime::Error),
 }
 
 /// Result with the server's [`Error`].

@@ -231,12 +231,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         max_body_bytes,
         retrieval,
     } = config;
+    let settings = retrieval.settings().map_err(Error::Config)?;
     let store = database
         .connect_and_migrate(DEFAULT_MAX_CONNECTIONS)
         .await
         .map_err(Error::Database)?;
-    let semantic = retrieval
-        .connect(&store)
+    let semantic = reposage_retrieval::connect(&settings, &store)
         .await
         .map_err(Error::Retrieval)?
         .semantic;

@@ -4,7 +4,7 @@
 
 mod commands;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use reposage_runtime::{DATABASE_HELP, DatabaseArgs, LogArgs};
 
 /// Fetch, analyse and index a git repository into the RepoSage database, or search it.
@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
         database,
         log,
         command,
-    } = Cli::parse();
+    } = parse();
     log.init();
     match command {
         Command::Index(args) => commands::index::run(&database, *args).await,
@@ -47,4 +47,10 @@ async fn main() -> anyhow::Result<()> {
         Command::ReindexVectors(args) => commands::reindex::run(&database, args).await,
         Command::Migrate => commands::migrate(&database).await,
     }
+}
+
+/// The command line, with the database and log options accepted after the subcommand too.
+fn parse() -> Cli {
+    let matches = Cli::command().mut_args(|arg| arg.global(true)).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
 }

@@ -2,16 +2,18 @@
 //!
 //! [`Config`] is the raw input clap parses; [`Config::resolve`] checks it and builds the
 //! [`Settings`] the operator runs with. The database URL is a secret and never a flag: it comes from
-//! the `DATABASE_URL` environment variable (filled in by the binary) or from `--database-url-file`.
+//! the `DATABASE_URL` environment variable or from `--database-url-file` ([`DatabaseArgs`]).
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use k8s_openapi::api::core::v1::ResourceRequirements;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use reposage_store::Store;
+use reposage_contract::retrieval::{
+    DEFAULT_BATCH_SIZE, EmbedderSettings, RetrievalSettings, Secret, VectorStoreSettings,
+};
+use reposage_runtime::{DATABASE_HELP, DatabaseArgs, EmbedderKind, VectorBackend};
 
 use crate::{Error, Result};
 
@@ -20,7 +22,7 @@ pub const DEFAULT_JOB_RUNNER_IMAGE: &str =
     concat!("ghcr.io/reposage/reposage-job-runner:", env!("CARGO_PKG_VERSION"));
 
 /// Pooled database connections the operator keeps; it only reads run records and deletes rows.
-const DATABASE_MAX_CONNECTIONS: u32 = 4;
+pub const DATABASE_MAX_CONNECTIONS: u32 = 4;
 
 /// The image pull policies Kubernetes accepts.
 const PULL_POLICIES: [&str; 3] = ["Always", "IfNotPresent", "Never"];
@@ -100,56 +102,188 @@ pub struct Config {
     )]
     pub allowed_git_hosts: Vec<String>,
 
+    /// What index Jobs embed with and where their vectors go.
+    #[command(flatten)]
+    pub job_retrieval: JobRetrievalArgs,
+
     /// Where the operator's own database connection comes from.
     #[command(flatten)]
-    pub database: DatabaseConfig,
+    pub database: DatabaseArgs,
 }
 
-/// What `--help` says about the database URL, which is deliberately not a flag.
-pub const DATABASE_HELP: &str = "The Postgres URL is a secret and never a flag: set the DATABASE_URL \
-environment variable (e.g. postgres://reposage@postgres:5432/reposage) or name a file holding it with \
---database-url-file (a mounted Secret). The file wins when both are given.";
+/// Where the Secret named by `--job-openai-api-key-secret` is mounted in index Job pods.
+pub const OPENAI_KEY_DIR: &str = "/var/run/reposage/openai";
+/// Where the Secret named by `--job-qdrant-api-key-secret` is mounted in index Job pods.
+pub const QDRANT_KEY_DIR: &str = "/var/run/reposage/qdrant";
+/// The key, in those Secrets, holding the API key.
+pub const API_KEY_SECRET_KEY: &str = "api-key";
+/// Where the job-runner image keeps the all-MiniLM-L6-v2 weights.
+pub const DEFAULT_JOB_MODEL_DIR: &str = "/usr/share/reposage/models/all-MiniLM-L6-v2";
 
-/// Where the operator's database URL comes from.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct DatabaseConfig {
-    /// File holding the Postgres URL (e.g. a mounted Secret); read instead of DATABASE_URL.
-    #[arg(long, env = "REPOSAGE_DATABASE_URL_FILE")]
-    pub database_url_file: Option<PathBuf>,
-
-    /// The value of the `DATABASE_URL` environment variable, filled in by the binary. Never a flag,
-    /// so the URL does not show in process listings.
-    #[arg(skip)]
-    pub database_url_env: Option<DatabaseUrl>,
+/// The retrieval settings of index Jobs: the job-runner's own retrieval options, named for the Job.
+/// API keys are never values here: they are Secrets in each Repository's namespace, mounted into
+/// the Job's pod.
+#[derive(Debug, Clone, clap::Args)]
+pub struct JobRetrievalArgs {
+    /// Embedder of index Jobs: `local` (all-MiniLM-L6-v2 in the job-runner), `openai` (an
+    /// OpenAI-compatible API) or `none` (lexical search only).
+    #[arg(long, env = "REPOSAGE_JOB_EMBEDDER", value_enum, default_value = "local")]
+    pub job_embedder: EmbedderKind,
+    /// Folder of the local model inside the job-runner image (or a volume mounted there).
+    #[arg(long, env = "REPOSAGE_JOB_EMBEDDING_MODEL_DIR", default_value = DEFAULT_JOB_MODEL_DIR)]
+    pub job_embedding_model_dir: PathBuf,
+    /// Chunks per embedding call in index Jobs.
+    #[arg(long, env = "REPOSAGE_JOB_EMBEDDING_BATCH_SIZE", default_value_t = DEFAULT_BATCH_SIZE as u64,
+          value_parser = clap::value_parser!(u64).range(1..=2048))]
+    pub job_embedding_batch_size: u64,
+    /// Base URL of the OpenAI-compatible embedding API of index Jobs (up to `/v1`).
+    #[arg(
+        long,
+        env = "REPOSAGE_JOB_OPENAI_BASE_URL",
+        default_value = "https://api.openai.com/v1"
+    )]
+    pub job_openai_base_url: String,
+    /// Embedding model name at that API.
+    #[arg(
+        long,
+        env = "REPOSAGE_JOB_OPENAI_EMBEDDING_MODEL",
+        default_value = "text-embedding-3-small"
+    )]
+    pub job_openai_embedding_model: String,
+    /// Vector length of that model (required for models other than OpenAI's).
+    #[arg(long, env = "REPOSAGE_JOB_OPENAI_EMBEDDING_DIMENSION")]
+    pub job_openai_embedding_dimension: Option<usize>,
+    /// Requests in flight at once from one index Job to that API.
+    #[arg(long, env = "REPOSAGE_JOB_OPENAI_MAX_CONCURRENCY", default_value_t = 4,
+          value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub job_openai_max_concurrency: u64,
+    /// Secret, in each Repository's namespace, whose key `api-key` is the embedding API's key.
+    #[arg(long, env = "REPOSAGE_JOB_OPENAI_API_KEY_SECRET", value_name = "SECRET")]
+    pub job_openai_api_key_secret: Option<String>,
+    /// Vector store of index Jobs: `embedded` (Postgres) or `qdrant`.
+    #[arg(
+        long,
+        env = "REPOSAGE_JOB_VECTOR_STORE",
+        value_enum,
+        default_value = "embedded"
+    )]
+    pub job_vector_store: VectorBackend,
+    /// gRPC URL of the Qdrant server index Jobs write to, e.g. http://qdrant:6334.
+    #[arg(long, env = "REPOSAGE_JOB_QDRANT_URL")]
+    pub job_qdrant_url: Option<String>,
+    /// Secret, in each Repository's namespace, whose key `api-key` is Qdrant's API key.
+    #[arg(long, env = "REPOSAGE_JOB_QDRANT_API_KEY_SECRET", value_name = "SECRET")]
+    pub job_qdrant_api_key_secret: Option<String>,
 }
 
-/// A database URL; it may carry a password, so `Debug` never prints it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl(pub String);
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DatabaseUrl(<redacted>)")
-    }
+/// A Secret mounted into index Job pods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretMount {
+    /// The Secret's name (in the Repository's namespace).
+    pub secret_name: String,
+    /// The pod volume's name.
+    pub volume: String,
+    /// Where it is mounted, read-only.
+    pub mount_path: String,
 }
 
-impl DatabaseConfig {
-    /// The URL to connect to: the file's content when a file is named, else `DATABASE_URL`.
-    pub fn resolve_url(&self) -> Result<String> {
-        let DatabaseConfig {
-            database_url_file,
-            database_url_env,
+/// How index Jobs embed: the settings their contract carries and the Secrets their pods mount.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRetrieval {
+    /// The contract's retrieval settings (API keys as paths inside the mounted Secrets).
+    pub settings: RetrievalSettings,
+    /// The Secrets holding those keys.
+    pub secrets: Vec<SecretMount>,
+}
+
+impl JobRetrievalArgs {
+    /// Checks the options and builds the Jobs' retrieval settings.
+    pub fn resolve(self) -> Result<JobRetrieval> {
+        let JobRetrievalArgs {
+            job_embedder,
+            job_embedding_model_dir,
+            job_embedding_batch_size,
+            job_openai_base_url,
+            job_openai_embedding_model,
+            job_openai_embedding_dimension,
+            job_openai_max_concurrency,
+            job_openai_api_key_secret,
+            job_vector_store,
+            job_qdrant_url,
+            job_qdrant_api_key_secret,
         } = self;
-        Ok(reposage_store::resolve_database_url(
-            database_url_env.as_ref().map(|url| url.0.clone()),
-            database_url_file.as_deref(),
-        )?)
+        let mut secrets = Vec::new();
+        let mut mount =
+            |flag: &str, secret: Option<String>, volume: &str, dir: &str| -> Result<Option<Secret>> {
+                let Some(name) = secret.map(|s| s.trim().to_string()) else {
+                    return Ok(None);
+                };
+                if !is_dns_label(&name) {
+                    return Err(Error::InvalidConfig(format!(
+                        "--{flag} {name:?} is not a Secret name (lower-case letters, digits and '-')"
+                    )));
+                }
+                secrets.push(SecretMount {
+                    secret_name: name,
+                    volume: volume.to_string(),
+                    mount_path: dir.to_string(),
+                });
+                Ok(Some(Secret::File(PathBuf::from(dir).join(API_KEY_SECRET_KEY))))
+            };
+        let embedder = match job_embedder {
+            EmbedderKind::None => EmbedderSettings::None,
+            EmbedderKind::Local => EmbedderSettings::Local {
+                model_dir: job_embedding_model_dir,
+            },
+            EmbedderKind::Openai => EmbedderSettings::OpenAi {
+                base_url: job_openai_base_url,
+                model: job_openai_embedding_model,
+                dimension: job_openai_embedding_dimension,
+                max_concurrency: job_openai_max_concurrency as usize,
+                api_key: mount(
+                    "job-openai-api-key-secret",
+                    job_openai_api_key_secret,
+                    "openai-api-key",
+                    OPENAI_KEY_DIR,
+                )?,
+            },
+        };
+        let vector_store = match job_vector_store {
+            VectorBackend::Embedded => VectorStoreSettings::Embedded,
+            VectorBackend::Qdrant => VectorStoreSettings::Qdrant {
+                url: job_qdrant_url
+                    .filter(|url| !url.trim().is_empty())
+                    .ok_or_else(|| {
+                        Error::InvalidConfig("--job-vector-store qdrant needs --job-qdrant-url".into())
+                    })?,
+                api_key: mount(
+                    "job-qdrant-api-key-secret",
+                    job_qdrant_api_key_secret,
+                    "qdrant-api-key",
+                    QDRANT_KEY_DIR,
+                )?,
+            },
+        };
+        Ok(JobRetrieval {
+            settings: RetrievalSettings {
+                embedder,
+                vector_store,
+                batch_size: job_embedding_batch_size as usize,
+            },
+            secrets,
+        })
     }
+}
 
-    /// Connects to the database.
-    pub async fn connect(&self) -> Result<Store> {
-        Ok(Store::connect(&self.resolve_url()?, DATABASE_MAX_CONNECTIONS).await?)
-    }
+/// True for a valid Kubernetes object name of the DNS-label kind.
+fn is_dns_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && !name.starts_with(['-', '.'])
+        && !name.ends_with(['-', '.'])
 }
 
 /// The validated configuration the operator runs with.
@@ -162,7 +296,7 @@ pub struct Settings {
     /// The one namespace watched, or `None` for all.
     pub watch_namespace: Option<String>,
     /// The operator's own database connection.
-    pub database: DatabaseConfig,
+    pub database: DatabaseArgs,
 }
 
 /// Everything about an index Job that does not come from the Repository itself.
@@ -182,9 +316,10 @@ pub struct JobSettings {
     pub ttl_seconds_after_finished: i32,
     /// Requests and limits of the job-runner container.
     pub resources: ResourceRequirements,
-    /// Hosts the job-runner may fetch from although they resolve to private addresses
-    /// (`--allowed-host`).
+    /// Hosts the job-runner may fetch from although they resolve to private addresses.
     pub allowed_git_hosts: Vec<String>,
+    /// What the Jobs embed with, and the Secrets they mount for it.
+    pub retrieval: JobRetrieval,
 }
 
 impl Config {
@@ -204,6 +339,7 @@ impl Config {
             metrics_listen,
             watch_namespace,
             allowed_git_hosts,
+            job_retrieval,
             database,
         } = self;
 
@@ -289,6 +425,7 @@ impl Config {
                 ttl_seconds_after_finished: job_ttl_seconds,
                 resources,
                 allowed_git_hosts,
+                retrieval: job_retrieval.resolve()?,
             },
             metrics_listen,
             watch_namespace,
@@ -419,11 +556,82 @@ mod tests {
     fn the_database_url_is_not_a_flag_and_never_printed() {
         assert!(Config::try_parse_from(["reposage-operator", "--database-url", "postgres://x"]).is_err());
         let mut config = parse(&[]);
-        config.database.database_url_env = Some(DatabaseUrl("postgres://user:hunter2@db/x".into()));
+        config.database.database_url = Some("postgres://user:hunter2@db/x".into());
         assert!(!format!("{config:?}").contains("hunter2"));
+        assert_eq!(config.database.url().unwrap(), "postgres://user:hunter2@db/x");
+    }
+
+    #[test]
+    fn index_jobs_embed_locally_with_the_image_s_model_by_default() {
+        let settings = parse(&[]).resolve().unwrap();
         assert_eq!(
-            config.database.resolve_url().unwrap(),
-            "postgres://user:hunter2@db/x"
+            settings.job.retrieval,
+            JobRetrieval {
+                settings: RetrievalSettings {
+                    embedder: EmbedderSettings::Local {
+                        model_dir: DEFAULT_JOB_MODEL_DIR.into()
+                    },
+                    vector_store: VectorStoreSettings::Embedded,
+                    batch_size: DEFAULT_BATCH_SIZE,
+                },
+                secrets: vec![],
+            }
+        );
+    }
+
+    #[test]
+    fn api_keys_of_index_jobs_are_mounted_secrets_never_values() {
+        let settings = parse(&[
+            "--job-embedder",
+            "openai",
+            "--job-openai-base-url",
+            "http://vllm:8000/v1",
+            "--job-openai-api-key-secret",
+            "llm-key",
+            "--job-vector-store",
+            "qdrant",
+            "--job-qdrant-url",
+            "http://qdrant:6334",
+        ])
+        .resolve()
+        .unwrap();
+        let retrieval = settings.job.retrieval;
+        let EmbedderSettings::OpenAi {
+            api_key, base_url, ..
+        } = &retrieval.settings.embedder
+        else {
+            panic!("{retrieval:?}")
+        };
+        assert_eq!(base_url, "http://vllm:8000/v1");
+        assert_eq!(
+            api_key,
+            &Some(Secret::File("/var/run/reposage/openai/api-key".into()))
+        );
+        assert_eq!(
+            retrieval.secrets,
+            [SecretMount {
+                secret_name: "llm-key".into(),
+                volume: "openai-api-key".into(),
+                mount_path: OPENAI_KEY_DIR.into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn qdrant_without_a_url_or_a_malformed_secret_name_is_refused() {
+        let error = parse(&["--job-vector-store", "qdrant"]).resolve().unwrap_err();
+        assert!(error.to_string().contains("--job-qdrant-url"), "{error}");
+        let error = parse(&[
+            "--job-embedder",
+            "openai",
+            "--job-openai-api-key-secret",
+            "Bad Name",
+        ])
+        .resolve()
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("--job-openai-api-key-secret"),
+            "{error}"
         );
     }
 

@@ -399,8 +399,10 @@ pub async fn run(config: Config) -> Result<()> {
         watch_namespace,
         database,
     } = config.resolve()?;
-    let store = database.connect().await?;
-    store.migrate().await?;
+    let store = database
+        .connect_and_migrate(crate::config::DATABASE_MAX_CONNECTIONS)
+        .await
+        .map_err(Error::Database)?;
     let client = Client::try_default().await?;
 
     let mut registry = Registry::with_prefix(metrics::PREFIX);

@@ -13,6 +13,14 @@ pub enum Error {
     #[error("database error")]
     Store(#[source] reposage_store::Error),
 
+    /// The database URL is missing or unreadable, or the database cannot be reached or migrated.
+    #[error("cannot set up the database")]
+    Database(#[source] reposage_runtime::Error),
+
+    /// The index Job's contract cannot be written (a bug: settings hold a secret's value).
+    #[error("cannot render the index job's contract")]
+    Contract(#[source] serde_json::Error),
+
     /// Adding or removing the finalizer failed, or the reconcile or clean-up inside it did.
     #[error("reconciling through the finalizer failed")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
@@ -67,7 +75,8 @@ impl Error {
         use kube::runtime::finalizer::Error as Finalizer;
         match self {
             Error::Kube(_) => "kube",
-            Error::Store(_) => "store",
+            Error::Store(_) | Error::Database(_) => "store",
+            Error::Contract(_) => "contract",
             Error::Finalizer(inner) => match inner.as_ref() {
                 Finalizer::ApplyFailed(e) | Finalizer::CleanupFailed(e) => e.metric_label(),
                 Finalizer::AddFinalizer(_) | Finalizer::RemoveFinalizer(_) => "finalizer",
@@ -84,21 +93,9 @@ impl Error {
     }
 }
 
-/// The error and its sources as one line (`outer: cause: root cause`), for logs and events. A
-/// source whose text its parent already shows (kube's errors often embed theirs) is not repeated.
-pub fn report(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
+/// The error and its sources as one line (`outer: cause: root cause`), for logs and events: the
+/// formatter every RepoSage binary shares.
+pub use reposage_runtime::report;
 
 impl From<kube::Error> for Error {
     fn from(error: kube::Error) -> Self {

@@ -1,4 +1,6 @@
-//! The index Job of a Repository: a pure function of the Repository and the [`JobSettings`].
+//! The index Job of a Repository: a pure function of the Repository and the [`JobSettings`]. What
+//! the job-runner is to do travels as one typed [`IndexJob`] contract (JSON in the container's
+//! [`INDEX_JOB_ENV`] variable), which the job-runner reads back with the same type.
 //!
 //! Names are deterministic: the same Repository generation and `reposage.dev/requestedAt` value
 //! always yield the same Job name and run id, so a reconcile that runs twice (a restart, a missed
@@ -14,7 +16,8 @@ use k8s_openapi::api::core::v1::{
 };
 use kube::api::ObjectMeta;
 use kube::{Resource, ResourceExt};
-use reposage_crd::{REQUESTED_AT_ANNOTATION, Repository};
+use reposage_contract::{GitRef, INDEX_JOB_ENV, IndexJob, IndexLimits};
+use reposage_crd::{GitRef as GitRefSpec, REQUESTED_AT_ANNOTATION, Repository};
 use reposage_store::RunId;
 use uuid::Uuid;
 
@@ -70,6 +73,7 @@ pub fn build_index_job(repo: &Repository, settings: &JobSettings) -> Result<(Job
         ttl_seconds_after_finished,
         resources,
         allowed_git_hosts,
+        retrieval,
     } = settings;
     let name = repo
         .meta()
@@ -96,53 +100,34 @@ pub fn build_index_job(repo: &Repository, settings: &JobSettings) -> Result<(Job
         (LABEL_RUN_ID.to_string(), run_id.to_string()),
     ]);
 
-    let mut args: Vec<String> = [
-        "index",
-        "--url",
-        &repo.spec.url,
-        "--repository-id",
-        &uid.to_string(),
-        "--namespace",
-        &namespace,
-        "--name",
-        &name,
-        "--run-id",
-        &run_id.to_string(),
-        "--json",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect();
-    if let Some(git_ref) = &repo.spec.git_ref {
-        for (flag, value) in [
-            ("--branch", &git_ref.branch),
-            ("--tag", &git_ref.tag),
-            ("--commit", &git_ref.commit),
-        ] {
-            if let Some(value) = value {
-                args.extend([flag.to_string(), value.clone()]);
-            }
-        }
-    }
-    for pattern in &repo.spec.include {
-        args.extend(["--include".to_string(), pattern.clone()]);
-    }
-    for pattern in &repo.spec.exclude {
-        args.extend(["--exclude".to_string(), pattern.clone()]);
-    }
-    args.extend([
-        "--max-file-bytes".to_string(),
-        limits.max_file_bytes().to_string(),
-        "--max-files".to_string(),
-        limits.max_files().to_string(),
-        "--max-repository-bytes".to_string(),
-        limits.max_repository_bytes().to_string(),
-        "--fetch-timeout-seconds".to_string(),
-        fetch_timeout_seconds(timeout).to_string(),
-    ]);
-    for host in allowed_git_hosts {
-        args.extend(["--allowed-host".to_string(), host.clone()]);
-    }
+    let mut contract = IndexJob {
+        git_ref: match &repo.spec.git_ref {
+            Some(GitRefSpec {
+                branch: Some(branch), ..
+            }) => GitRef::Branch(branch.clone()),
+            Some(GitRefSpec { tag: Some(tag), .. }) => GitRef::Tag(tag.clone()),
+            Some(GitRefSpec {
+                commit: Some(commit), ..
+            }) => GitRef::Commit(commit.clone()),
+            _ => GitRef::Default,
+        },
+        repository_id: Some(uid),
+        name: Some(name.clone()),
+        run_id: Some(run_id.0),
+        include: repo.spec.include.clone(),
+        exclude: repo.spec.exclude.clone(),
+        limits: IndexLimits {
+            max_file_bytes: limits.max_file_bytes(),
+            max_files: limits.max_files(),
+            max_repository_bytes: limits.max_repository_bytes(),
+            fetch_timeout_seconds: fetch_timeout_seconds(timeout),
+            ..IndexLimits::default()
+        },
+        allowed_hosts: allowed_git_hosts.clone(),
+        work_dir: Some(WORK_DIR.into()),
+        retrieval: retrieval.settings.clone(),
+        ..IndexJob::new(repo.spec.url.clone(), namespace.clone())
+    };
 
     let mut volumes = vec![Volume {
         name: "work".to_string(),
@@ -170,13 +155,30 @@ pub fn build_index_job(repo: &Repository, settings: &JobSettings) -> Result<(Job
             read_only: Some(true),
             ..VolumeMount::default()
         });
-        args.extend(["--credentials-dir".to_string(), CREDENTIALS_DIR.to_string()]);
+        contract.credentials_dir = Some(CREDENTIALS_DIR.into());
+    }
+    for secret in &retrieval.secrets {
+        volumes.push(Volume {
+            name: secret.volume.clone(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(secret.secret_name.clone()),
+                default_mode: Some(0o400),
+                ..SecretVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+        volume_mounts.push(VolumeMount {
+            name: secret.volume.clone(),
+            mount_path: secret.mount_path.clone(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
     }
 
     let env = vec![
         EnvVar {
-            name: "REPOSAGE_WORK_DIR".to_string(),
-            value: Some(WORK_DIR.to_string()),
+            name: INDEX_JOB_ENV.to_string(),
+            value: Some(contract.to_json().map_err(Error::Contract)?),
             ..EnvVar::default()
         },
         EnvVar {
@@ -237,7 +239,7 @@ pub fn build_index_job(repo: &Repository, settings: &JobSettings) -> Result<(Job
                         name: CONTAINER_NAME.to_string(),
                         image: Some(image.clone()),
                         image_pull_policy: Some(image_pull_policy.clone()),
-                        args: Some(args),
+                        args: Some(vec!["index".to_string(), "--json".to_string()]),
                         env: Some(env),
                         resources: Some(resources.clone()),
                         security_context: Some(SecurityContext {
@@ -391,7 +393,7 @@ mod tests {
     use k8s_openapi::api::batch::v1::{JobCondition, JobStatus};
     use k8s_openapi::api::core::v1::ResourceRequirements;
     use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-    use reposage_crd::{GitRef, RepositoryLimits, RepositorySpec, SecretReference};
+    use reposage_crd::{RepositoryLimits, RepositorySpec, SecretReference};
 
     use super::*;
 
@@ -417,6 +419,7 @@ mod tests {
                 ..ResourceRequirements::default()
             },
             allowed_git_hosts: vec![],
+            retrieval: job_retrieval_args().resolve().unwrap(),
         }
     }
 
@@ -445,6 +448,27 @@ mod tests {
         container(job).args.clone().unwrap()
     }
 
+    /// The contract the job-runner reads: the Job's REPOSAGE_INDEX_JOB through the same parser.
+    fn contract(job: &Job) -> IndexJob {
+        let env = container(job).env.as_ref().unwrap();
+        let value = env
+            .iter()
+            .find(|e| e.name == INDEX_JOB_ENV)
+            .and_then(|e| e.value.as_deref())
+            .expect("the contract is in the environment");
+        IndexJob::from_json(value).unwrap()
+    }
+
+    fn job_retrieval_args() -> crate::config::JobRetrievalArgs {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: crate::config::JobRetrievalArgs,
+        }
+        Cli::parse_from(["operator"]).args
+    }
+
     fn container(job: &Job) -> &Container {
         &pod(job).containers[0]
     }
@@ -458,33 +482,23 @@ mod tests {
     }
 
     #[test]
-    fn a_repository_without_ref_gets_the_base_arguments_and_default_limits() {
+    fn a_repository_without_ref_gets_the_default_contract_and_limits() {
         let (job, run_id) = build(&repo("demo"));
-        let run = run_id.to_string();
+        assert_eq!(args(&job), ["index", "--json"]);
         assert_eq!(
-            args(&job),
-            [
-                "index",
-                "--url",
-                "https://github.com/reposage/demo.git",
-                "--repository-id",
-                UID,
-                "--namespace",
-                "team-a",
-                "--name",
-                "demo",
-                "--run-id",
-                &run,
-                "--json",
-                "--max-file-bytes",
-                "1048576",
-                "--max-files",
-                "100000",
-                "--max-repository-bytes",
-                "2147483648",
-                "--fetch-timeout-seconds",
-                "900",
-            ]
+            contract(&job),
+            IndexJob {
+                repository_id: Some(UID.parse().unwrap()),
+                name: Some("demo".into()),
+                run_id: Some(run_id.0),
+                limits: IndexLimits {
+                    fetch_timeout_seconds: 900,
+                    ..IndexLimits::default()
+                },
+                work_dir: Some(WORK_DIR.into()),
+                retrieval: settings().retrieval.settings,
+                ..IndexJob::new("https://github.com/reposage/demo.git", "team-a")
+            }
         );
     }
 
@@ -492,9 +506,8 @@ mod tests {
     fn the_fetch_timeout_is_half_of_spec_timeout_and_at_least_a_second() {
         let mut repo = repo("demo");
         repo.spec.timeout = Some("1h".into());
-        let args = args(&build(&repo).0);
-        assert_eq!(&args[args.len() - 2..], ["--fetch-timeout-seconds", "1800"]);
         let job = build(&repo).0;
+        assert_eq!(contract(&job).limits.fetch_timeout_seconds, 1800);
         assert_eq!(job.spec.unwrap().active_deadline_seconds, Some(3600));
         for (timeout, expected) in [(1, 1), (3, 1), (601, 300)] {
             assert_eq!(
@@ -505,7 +518,7 @@ mod tests {
     }
 
     #[test]
-    fn allowed_git_hosts_become_repeated_allowed_host_flags_before_the_credentials() {
+    fn allowed_git_hosts_and_the_credentials_folder_are_in_the_contract() {
         let mut repo = repo("private");
         repo.spec.secret_ref = Some(SecretReference {
             name: "git-creds".into(),
@@ -514,63 +527,49 @@ mod tests {
             allowed_git_hosts: vec!["git.internal.example".into(), "10.1.2.3".into()],
             ..settings()
         };
-        let args = args(&build_index_job(&repo, &settings).unwrap().0);
+        let contract = contract(&build_index_job(&repo, &settings).unwrap().0);
+        assert_eq!(contract.allowed_hosts, ["git.internal.example", "10.1.2.3"]);
         assert_eq!(
-            &args[args.len() - 8..],
-            [
-                "--fetch-timeout-seconds",
-                "900",
-                "--allowed-host",
-                "git.internal.example",
-                "--allowed-host",
-                "10.1.2.3",
-                "--credentials-dir",
-                "/var/run/reposage/git-credentials",
-            ]
+            contract.credentials_dir.as_deref(),
+            Some(std::path::Path::new(CREDENTIALS_DIR))
         );
     }
 
     #[test]
-    fn branch_tag_and_commit_become_their_flags() {
+    fn branch_tag_and_commit_become_the_contract_s_ref() {
         let sha = "0123456789abcdef0123456789abcdef01234567";
         for (git_ref, expected) in [
             (
-                GitRef {
+                GitRefSpec {
                     branch: Some("main".into()),
-                    ..GitRef::default()
+                    ..GitRefSpec::default()
                 },
-                ["--branch", "main"],
+                GitRef::Branch("main".into()),
             ),
             (
-                GitRef {
+                GitRefSpec {
                     tag: Some("v1.2.0".into()),
-                    ..GitRef::default()
+                    ..GitRefSpec::default()
                 },
-                ["--tag", "v1.2.0"],
+                GitRef::Tag("v1.2.0".into()),
             ),
             (
-                GitRef {
+                GitRefSpec {
                     commit: Some(sha.into()),
-                    ..GitRef::default()
+                    ..GitRefSpec::default()
                 },
-                ["--commit", sha],
+                GitRef::Commit(sha.into()),
             ),
         ] {
             let mut repo = repo("demo");
             repo.spec.git_ref = Some(git_ref);
-            let args = args(&build(&repo).0);
-            assert_eq!(&args[12..14], expected);
-            assert_eq!(args[14], "--max-file-bytes");
+            assert_eq!(contract(&build(&repo).0).git_ref, expected);
         }
     }
 
     #[test]
-    fn include_and_exclude_patterns_and_limits_follow_the_ref_in_order() {
+    fn include_and_exclude_patterns_and_limits_are_in_the_contract() {
         let mut repo = repo("demo");
-        repo.spec.git_ref = Some(GitRef {
-            branch: Some("main".into()),
-            ..GitRef::default()
-        });
         repo.spec.include = vec!["src/**".into(), "*.md".into()];
         repo.spec.exclude = vec!["vendor/".into()];
         repo.spec.limits = Some(RepositoryLimits {
@@ -578,28 +577,63 @@ mod tests {
             max_files: Some(10),
             max_repository_bytes: None,
         });
-        let args = args(&build(&repo).0);
+        let contract = contract(&build(&repo).0);
+        assert_eq!(contract.include, ["src/**", "*.md"]);
+        assert_eq!(contract.exclude, ["vendor/"]);
         assert_eq!(
-            &args[12..],
-            [
-                "--branch",
-                "main",
-                "--include",
-                "src/**",
-                "--include",
-                "*.md",
-                "--exclude",
-                "vendor/",
-                "--max-file-bytes",
-                "2048",
-                "--max-files",
-                "10",
-                "--max-repository-bytes",
-                "2147483648",
-                "--fetch-timeout-seconds",
-                "900",
-            ]
+            contract.limits,
+            IndexLimits {
+                max_file_bytes: 2048,
+                max_files: 10,
+                fetch_timeout_seconds: 900,
+                ..IndexLimits::default()
+            }
         );
+    }
+
+    #[test]
+    fn retrieval_secrets_are_mounted_and_named_by_path_only() {
+        let settings = JobSettings {
+            retrieval: crate::config::JobRetrievalArgs {
+                job_embedder: reposage_runtime::EmbedderKind::Openai,
+                job_openai_api_key_secret: Some("llm-key".into()),
+                ..job_retrieval_args()
+            }
+            .resolve()
+            .unwrap(),
+            ..settings()
+        };
+        let (job, _) = build_index_job(&repo("demo"), &settings).unwrap();
+        let reposage_contract::EmbedderSettings::OpenAi { api_key, .. } = contract(&job).retrieval.embedder
+        else {
+            panic!("not the openai embedder")
+        };
+        assert_eq!(
+            api_key,
+            Some(reposage_contract::Secret::File(
+                "/var/run/reposage/openai/api-key".into()
+            ))
+        );
+        let volume = pod(&job)
+            .volumes
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|v| v.name == "openai-api-key")
+            .unwrap();
+        assert_eq!(
+            volume.secret.as_ref().unwrap().secret_name.as_deref(),
+            Some("llm-key")
+        );
+        let mount = container(&job)
+            .volume_mounts
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|m| m.name == "openai-api-key")
+            .unwrap();
+        assert_eq!(mount.mount_path, "/var/run/reposage/openai");
+        assert_eq!(mount.read_only, Some(true));
     }
 
     #[test]
@@ -609,10 +643,9 @@ mod tests {
             name: "git-creds".into(),
         });
         let (job, _) = build(&repo);
-        let args = args(&job);
         assert_eq!(
-            &args[args.len() - 2..],
-            ["--credentials-dir", "/var/run/reposage/git-credentials"]
+            contract(&job).credentials_dir.as_deref(),
+            Some(std::path::Path::new("/var/run/reposage/git-credentials"))
         );
         let volume = pod(&job)
             .volumes
@@ -641,7 +674,7 @@ mod tests {
     #[test]
     fn without_a_secret_ref_nothing_about_credentials_is_added() {
         let (job, _) = build(&repo("demo"));
-        assert!(!args(&job).contains(&"--credentials-dir".to_string()));
+        assert_eq!(contract(&job).credentials_dir, None);
         let volumes: Vec<&str> = pod(&job)
             .volumes
             .as_ref()
@@ -745,7 +778,10 @@ mod tests {
         );
         let env = container.env.as_ref().unwrap();
         let value = |name: &str| env.iter().find(|e| e.name == name).unwrap();
-        assert_eq!(value("REPOSAGE_WORK_DIR").value.as_deref(), Some("/work"));
+        assert_eq!(
+            contract(&job).work_dir.as_deref(),
+            Some(std::path::Path::new("/work"))
+        );
         assert_eq!(value("REPOSAGE_LOG_FORMAT").value.as_deref(), Some("json"));
         let database = value("DATABASE_URL");
         assert_eq!(database.value, None);

@@ -19,7 +19,7 @@ pub mod status;
 
 use std::path::{Path, PathBuf};
 
-pub use config::{Config, DatabaseConfig, DatabaseUrl, JobSettings, Settings};
+pub use config::{Config, JobRetrieval, JobSettings, SecretMount, Settings};
 pub use controller::{Context, FIELD_MANAGER, FINALIZER, error_policy, reconcile, run};
 pub use error::{Error, Result};
 pub use job::build_index_job;
@@ -27,9 +27,11 @@ pub use metrics::Metrics;
 pub use status::{Observation, next_status};
 
 /// Connects to the database and applies pending schema migrations.
-pub async fn migrate(database: &DatabaseConfig) -> Result<()> {
-    let store = database.connect().await?;
-    store.migrate().await?;
+pub async fn migrate(database: &reposage_runtime::DatabaseArgs) -> Result<()> {
+    database
+        .connect_and_migrate(config::DATABASE_MAX_CONNECTIONS)
+        .await
+        .map_err(Error::Database)?;
     Ok(())
 }
 

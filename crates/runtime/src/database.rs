@@ -17,11 +17,11 @@ Database:
 #[derive(Clone, Args)]
 pub struct DatabaseArgs {
     /// File holding the Postgres URL (a mounted Secret); read instead of DATABASE_URL.
-    #[arg(long, env = "REPOSAGE_DATABASE_URL_FILE", value_name = "PATH", global = true)]
+    #[arg(long, env = "REPOSAGE_DATABASE_URL_FILE", value_name = "PATH")]
     pub database_url_file: Option<PathBuf>,
 
     /// Most pooled connections to Postgres (default: the command's own, e.g. 10 for the API server).
-    #[arg(long, env = "REPOSAGE_MAX_CONNECTIONS", global = true,
+    #[arg(long, env = "REPOSAGE_MAX_CONNECTIONS",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: Option<u32>,
 

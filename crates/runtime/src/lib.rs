@@ -4,8 +4,8 @@
 //! - [`DatabaseArgs`]: where the Postgres URL comes from (`DATABASE_URL` or a mounted file, never a
 //!   flag), the pool size, connecting and — only for commands that write — migrating;
 //! - [`LogArgs`]: the log format (pretty on a terminal, JSON in a cluster) and the `RUST_LOG` filter;
-//! - [`RetrievalArgs`]: the embedder and vector-store flags, resolved into
-//!   [`reposage_retrieval::RetrievalSettings`];
+//! - [`RetrievalArgs`]: the embedder and vector-store flags, checked into
+//!   [`RetrievalSettings`](reposage_contract::RetrievalSettings);
 //! - [`report`]: an error and its causes on one line, for logs, run records and exit messages;
 //! - [`shutdown_signal`]: SIGTERM or ctrl-c, for graceful shutdown.
 //!
@@ -36,9 +36,6 @@ pub enum Error {
     /// says what to set.
     #[error("{0}")]
     InvalidArgs(String),
-    /// The embedder or vector store could not be loaded or reached.
-    #[error(transparent)]
-    Retrieval(#[from] reposage_retrieval::Error),
 }
 
 /// Result with the runtime's [`Error`].

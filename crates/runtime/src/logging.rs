@@ -24,13 +24,7 @@ pub enum LogFormat {
 pub struct LogArgs {
     /// Log format: `auto` (pretty on a terminal, JSON otherwise), `json` or `pretty`. `RUST_LOG`
     /// filters (default: `warn,reposage=info`).
-    #[arg(
-        long,
-        env = "REPOSAGE_LOG_FORMAT",
-        value_enum,
-        default_value = "auto",
-        global = true
-    )]
+    #[arg(long, env = "REPOSAGE_LOG_FORMAT", value_enum, default_value = "auto")]
     pub log_format: LogFormat,
 }
 

@@ -1,6 +1,7 @@
 //! The retrieval flags of the binaries that embed or search (`reposage-job-runner`,
 //! `reposage-api-server`): which embedder, which vector store, and their options, checked into
-//! [`RetrievalSettings`].
+//! [`RetrievalSettings`] (which `reposage_retrieval::connect` turns into an embedder and a vector
+//! store).
 //!
 //! Flags carry no secrets: API keys come from the environment (read when the arguments are parsed)
 //! or from files (mounted Secrets).
@@ -9,8 +10,9 @@ use std::fmt;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use reposage_retrieval::{EmbedderSettings, Retrieval, RetrievalSettings, Secret, VectorStoreSettings};
-use reposage_store::Store;
+use reposage_contract::retrieval::{
+    DEFAULT_BATCH_SIZE, EmbedderSettings, RetrievalSettings, Secret, VectorStoreSettings,
+};
 
 use crate::{Error, Result};
 
@@ -46,7 +48,7 @@ pub struct RetrievalArgs {
     #[arg(long, env = "REPOSAGE_EMBEDDING_MODEL_DIR")]
     pub embedding_model_dir: Option<PathBuf>,
     /// Chunks per embedding call (the local model spreads a call's chunks over every core).
-    #[arg(long, env = "REPOSAGE_EMBEDDING_BATCH_SIZE", default_value_t = reposage_retrieval::DEFAULT_BATCH_SIZE as u64,
+    #[arg(long, env = "REPOSAGE_EMBEDDING_BATCH_SIZE", default_value_t = DEFAULT_BATCH_SIZE as u64,
           value_parser = clap::value_parser!(u64).range(1..=2048))]
     pub embedding_batch_size: u64,
     /// Base URL of the OpenAI-compatible API (up to `/v1`).
@@ -185,11 +187,6 @@ impl RetrievalArgs {
             vector_store,
             batch_size: *embedding_batch_size as usize,
         })
-    }
-
-    /// Checks the flags, then loads the model or connects to the services they name.
-    pub async fn connect(&self, store: &Store) -> Result<Retrieval> {
-        Ok(reposage_retrieval::connect(&self.settings()?, store).await?)
     }
 }
 

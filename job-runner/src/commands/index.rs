@@ -93,6 +93,10 @@ pub struct IndexArgs {
     /// Print the run summary as JSON on stdout (no progress bar).
     #[arg(long)]
     json: bool,
+    /// Check the options and print the index job they describe (its JSON contract) without
+    /// connecting to anything or running it.
+    #[arg(long)]
+    dry_run: bool,
     #[command(flatten)]
     retrieval: RetrievalArgs,
 }
@@ -122,6 +126,7 @@ impl IndexArgs {
             credentials_dir,
             work_dir,
             json,
+            dry_run: _,
             retrieval,
         } = self;
         if let Some(contract) = job {
@@ -164,7 +169,15 @@ impl IndexArgs {
 
 /// Runs `index`.
 pub async fn run(database: &DatabaseArgs, args: IndexArgs) -> anyhow::Result<()> {
+    let dry_run = args.dry_run;
     let (job, json) = args.into_job()?;
+    if dry_run {
+        let contract = job
+            .to_json()
+            .context("an API key given as a value cannot be printed: name its file instead")?;
+        println!("{contract}");
+        return Ok(());
+    }
     let store = super::connect_and_migrate(database).await?;
     let retrieval = reposage_retrieval::connect(&job.retrieval, &store).await?;
     let scratch = match &job.work_dir {

@@ -33,7 +33,7 @@ pub async fn run(database: &DatabaseArgs, args: ReindexArgs) -> anyhow::Result<(
         SyncMode::Changed
     };
     let store = super::connect_and_migrate(database).await?;
-    let retrieval = retrieval.connect(&store).await?;
+    let retrieval = reposage_retrieval::connect(&retrieval.settings()?, &store).await?;
     let Some((embedder, vectors)) = retrieval.semantic else {
         bail!("--embedder none has no vectors to reindex");
     };

@@ -61,7 +61,7 @@ pub async fn run(database: &DatabaseArgs, args: SearchArgs) -> anyhow::Result<()
         ],
         None => Vec::new(),
     };
-    let retrieval = retrieval.connect(&store).await?;
+    let retrieval = reposage_retrieval::connect(&retrieval.settings()?, &store).await?;
     let searcher = Searcher::new(store.clone(), retrieval.semantic, SearchParams::default());
     let results = searcher
         .search(&SearchRequest {

@@ -143,6 +143,10 @@ pub fn settings() -> JobSettings {
             ..ResourceRequirements::default()
         },
         allowed_git_hosts: vec!["git.internal.example".into()],
+        retrieval: reposage_operator::JobRetrieval {
+            settings: reposage_contract::RetrievalSettings::lexical_only(),
+            secrets: vec![],
+        },
     }
 }
 

@@ -56,7 +56,7 @@ async fn a_new_repository_gets_an_index_job_a_reconciling_status_and_an_event(po
     let (expected_job, run_id) = build_index_job(&repo, &settings()).unwrap();
     let job_name = expected_job.name_any();
     // the operator's allowed Git hosts and a fetch deadline from spec.timeout reach the job-runner
-    let args = expected_job
+    let contract = expected_job
         .spec
         .as_ref()
         .unwrap()
@@ -65,12 +65,15 @@ async fn a_new_repository_gets_an_index_job_a_reconciling_status_and_an_event(po
         .as_ref()
         .unwrap()
         .containers[0]
-        .args
-        .clone()
+        .env
+        .iter()
+        .flatten()
+        .find(|e| e.name == reposage_contract::INDEX_JOB_ENV)
+        .and_then(|e| e.value.as_deref())
+        .map(|json| reposage_contract::IndexJob::from_json(json).unwrap())
         .unwrap();
-    let after = |flag: &str| args.iter().position(|a| a == flag).map(|i| args[i + 1].as_str());
-    assert_eq!(after("--allowed-host"), Some("git.internal.example"));
-    assert_eq!(after("--fetch-timeout-seconds"), Some("900"));
+    assert_eq!(contract.allowed_hosts, ["git.internal.example"]);
+    assert_eq!(contract.limits.fetch_timeout_seconds, 900);
     let scripted = repo.clone();
     let (result, _) = reconcile_with(ctx.clone(), verifier, repo, move |verifier| async move {
         let verifier = verifier.handle_job_get(&job_name, None).await;
