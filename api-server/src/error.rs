@@ -4,7 +4,6 @@
 //! logged (with their whole source chain) where they are converted into an [`ApiError`]; the client
 //! only ever sees a generic detail, never SQL or driver text.
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use axum::Json;
@@ -262,10 +261,19 @@ impl ApiError {
     /// with the retrieval layer's reason; a failing embedding API or vector store is a 502/503 whose
     /// detail says what to do, never what the service answered (that is logged); everything else is
     /// an internal error.
-    pub fn from_search(error: reposage_retrieval::Error, parameter: &'static str) -> Self {
+    pub fn from_search(
+        error: reposage_retrieval::Error,
+        parameter: &'static str,
+        mode_parameter: &'static str,
+    ) -> Self {
         use reposage_retrieval::Error as E;
         match error {
             E::InvalidQuery(detail) => Self::InvalidQuery { parameter, detail },
+            E::SemanticNotConfigured => Self::invalid_parameter(
+                mode_parameter,
+                "cannot be `semantic`: this server has no embedding model configured (use `lexical` or \
+                 `hybrid`)",
+            ),
             E::Store(store) => Self::from(store),
             E::Unauthorized { .. } => {
                 tracing::error!(error = %error_chain(&error), "the embedding API refused the credentials");
@@ -293,15 +301,9 @@ impl ApiError {
     }
 }
 
-/// `error: source: source…`, for logs.
+/// `error: source: source…`, for logs (the formatter every RepoSage binary shares).
 pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let _ = write!(text, ": {cause}");
-        source = cause.source();
-    }
-    text
+    reposage_runtime::report(error)
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use reposage_store::RepositoryId;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::error::{ApiError, error_chain};
+use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
 
 /// Most characters a query may have (after trimming); the retrieval layer's own bound.
@@ -35,8 +35,6 @@ pub const MAX_SEARCH_LIMIT: usize = reposage_retrieval::search::MAX_LIMIT;
 /// Most repository ids one search may name.
 pub const MAX_SEARCH_REPOSITORIES: usize = 100;
 
-/// What `degraded` says when a hybrid search lost its semantic half to a failing embedder.
-const EMBEDDER_FAILED: &str = "the embedding service failed: lexical results only";
 /// Longest unknown parameter name echoed back in a problem.
 const ECHO_CHARS: usize = 64;
 
@@ -222,41 +220,17 @@ pub async fn search_post(
     run(&state, request, JSON_BODY).await.map(Json)
 }
 
-/// Runs a validated search. A hybrid search whose semantic half fails (embedding API down, vector
-/// store unreachable) is answered with its lexical half and says so in `degraded`: search keeps
-/// working while a dependency is out.
+/// Runs a validated search through the [`Searcher`](reposage_retrieval::Searcher), which owns the
+/// policy every entry point shares: semantic without an embedder is refused, and a hybrid search
+/// whose semantic half fails (embedding API down, vector store unreachable) answers lexically and
+/// says so in `degraded`.
 async fn run(state: &AppState, request: SearchRequest, names: Names) -> Result<SearchResults, ApiError> {
-    let searcher = state.searcher();
-    if request.mode == SearchMode::Semantic && searcher.embedder().is_none() {
-        return Err(ApiError::invalid_parameter(
-            names.mode,
-            "cannot be `semantic`: this server has no embedding model configured (use `lexical` or \
-             `hybrid`)",
-        ));
-    }
     let started = Instant::now();
-    let results = match searcher.search(&request).await {
-        Ok(results) => results,
-        Err(error) if request.mode == SearchMode::Hybrid && is_semantic_failure(&error) => {
-            tracing::warn!(
-                error = %error_chain(&error),
-                "semantic retrieval failed; answering the hybrid search with lexical results"
-            );
-            let lexical = SearchRequest {
-                mode: SearchMode::Lexical,
-                ..request.clone()
-            };
-            let mut results = searcher
-                .search(&lexical)
-                .await
-                .map_err(|error| ApiError::from_search(error, names.query))?;
-            results.mode = SearchMode::Hybrid;
-            results.degraded = Some(EMBEDDER_FAILED.to_string());
-            results.timings.total_ms = started.elapsed().as_secs_f64() * 1000.0;
-            results
-        }
-        Err(error) => return Err(ApiError::from_search(error, names.query)),
-    };
+    let results = state
+        .searcher()
+        .search(&request)
+        .await
+        .map_err(|error| ApiError::from_search(error, names.query, names.mode))?;
     state.metrics().observe_search(
         request.mode.as_str(),
         started.elapsed().as_secs_f64(),
@@ -264,15 +238,6 @@ async fn run(state: &AppState, request: SearchRequest, names: Names) -> Result<S
         results.degraded.is_some(),
     );
     Ok(results)
-}
-
-/// True for failures of the semantic half of a search (embedder, vector store), which a hybrid
-/// search survives; false for the user's mistakes and database failures.
-fn is_semantic_failure(error: &reposage_retrieval::Error) -> bool {
-    !matches!(
-        error,
-        reposage_retrieval::Error::InvalidQuery(_) | reposage_retrieval::Error::Store(_)
-    )
 }
 
 #[cfg(test)]

@@ -37,6 +37,9 @@ pub enum Error {
     /// A search request was invalid (bad regex, unknown filter, …); the message is for the user.
     #[error("{0}")]
     InvalidQuery(String),
+    /// A semantic search was asked of a searcher without an embedding model.
+    #[error("semantic search is not configured on this server (no embedding model): use lexical or hybrid")]
+    SemanticNotConfigured,
     /// The retrieval configuration is incomplete or unusable (no model folder, no Qdrant URL, an
     /// unreadable key file); the message says what to set.
     #[error("{0}")]
@@ -46,5 +49,53 @@ pub enum Error {
     Store(#[from] reposage_store::Error),
 }
 
+impl Error {
+    /// True for failures of the semantic half of a search — the embedding model, the embedding API,
+    /// the vector store — which a hybrid search survives by answering with its lexical half. False
+    /// for the caller's mistakes, configuration and the database, which lexical search needs too.
+    /// Every variant decides here, so a new one cannot fall back by accident.
+    pub fn allows_lexical_fallback(&self) -> bool {
+        match self {
+            Error::Model(_)
+            | Error::Inference { .. }
+            | Error::Tokenizer(_)
+            | Error::Unauthorized { .. }
+            | Error::Api(_)
+            | Error::Dimension { .. }
+            | Error::Qdrant(_) => true,
+            Error::InvalidQuery(_) | Error::SemanticNotConfigured | Error::Config(_) | Error::Store(_) => {
+                false
+            }
+        }
+    }
+}
+
 /// Result with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_failures_of_the_semantic_half_allow_a_lexical_fallback() {
+        for error in [
+            Error::Api("timeout".into()),
+            Error::Unauthorized { status: 401 },
+            Error::Qdrant("unavailable".into()),
+            Error::Dimension {
+                expected: 384,
+                actual: 3,
+            },
+        ] {
+            assert!(error.allows_lexical_fallback(), "{error}");
+        }
+        for error in [
+            Error::InvalidQuery("bad regex".into()),
+            Error::SemanticNotConfigured,
+            Error::Config("no model".into()),
+        ] {
+            assert!(!error.allows_lexical_fallback(), "{error}");
+        }
+    }
+}

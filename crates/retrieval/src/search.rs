@@ -26,6 +26,13 @@ use crate::{Embedder, Error, Result, VectorFilter, VectorStore};
 
 /// Most hits one search returns.
 pub const MAX_LIMIT: usize = 100;
+
+/// What `degraded` says when a hybrid search has no embedder to run its semantic half.
+pub const NO_EMBEDDER: &str = "no embedding model is configured: lexical results only";
+
+/// What `degraded` says when a hybrid search's semantic half failed (embedding service or vector
+/// store down) and it answered with its lexical half.
+pub const SEMANTIC_FAILED: &str = "the embedding service failed: lexical results only";
 /// Lines of a snippet, at most.
 const SNIPPET_LINES: usize = 5;
 /// Characters of a snippet line, at most.
@@ -252,19 +259,14 @@ impl Searcher {
         };
         let candidates = self.params.candidates.max(request.limit);
 
-        let use_semantic = request.mode != SearchMode::Lexical;
-        let semantic = match (&self.semantic, use_semantic) {
-            (Some(semantic), true) => Some(semantic),
-            (None, true) if request.mode == SearchMode::Semantic => {
-                return Err(Error::InvalidQuery(
-                    "semantic search is not configured on this server (no embedding model)".into(),
-                ));
-            }
-            (None, true) => {
-                results.degraded = Some("no embedding model is configured: lexical results only".into());
+        let semantic = match (&self.semantic, request.mode) {
+            (_, SearchMode::Lexical) => None,
+            (Some(semantic), _) => Some(semantic),
+            (None, SearchMode::Semantic) => return Err(Error::SemanticNotConfigured),
+            (None, SearchMode::Hybrid) => {
+                results.degraded = Some(NO_EMBEDDER.into());
                 None
             }
-            _ => None,
         };
         if request.mode == SearchMode::Semantic && parsed.free_text().trim().is_empty() {
             return Err(Error::InvalidQuery(
@@ -290,7 +292,19 @@ impl Searcher {
         };
         let (lexical, dense) = futures::join!(lexical, dense);
         let (lexical, lexical_ms) = lexical?;
-        let (dense, embed_ms, semantic_ms) = dense?;
+        // A hybrid search survives its semantic half failing: it answers lexically and says so.
+        let (dense, embed_ms, semantic_ms) = match dense {
+            Ok(dense) => dense,
+            Err(error) if request.mode == SearchMode::Hybrid && error.allows_lexical_fallback() => {
+                tracing::warn!(
+                    error = %error,
+                    "semantic retrieval failed; answering the hybrid search with lexical results"
+                );
+                results.degraded = Some(SEMANTIC_FAILED.into());
+                (Vec::new(), 0.0, 0.0)
+            }
+            Err(error) => return Err(error),
+        };
         results.timings.lexical_ms = lexical_ms;
         results.timings.embed_ms = embed_ms;
         results.timings.semantic_ms = semantic_ms;

@@ -309,3 +309,59 @@ async fn secrets_are_redacted_before_anything_is_stored_or_embedded(pool: PgPool
             .all(|h| h.snippet.iter().all(|l| !l.text.contains(key)))
     );
 }
+
+/// An embedder whose service is down.
+#[derive(Debug)]
+struct DownEmbedder(reposage_retrieval::ModelInfo);
+
+#[async_trait::async_trait]
+impl reposage_retrieval::Embedder for DownEmbedder {
+    fn model(&self) -> &reposage_retrieval::ModelInfo {
+        &self.0
+    }
+
+    async fn embed(&self, _texts: &[String]) -> reposage_retrieval::Result<Vec<Vec<f32>>> {
+        Err(reposage_retrieval::Error::Api("connection refused".into()))
+    }
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn the_searcher_owns_the_fallback_policy_for_every_entry_point(pool: PgPool) {
+    use reposage_retrieval::search::SEMANTIC_FAILED;
+    let store = Store::from_pool(pool);
+    let fixture = fixture();
+    index(&store, request(&fixture, "svc")).await;
+    let down = Searcher::new(
+        store.clone(),
+        Some((
+            Arc::new(DownEmbedder(
+                reposage_retrieval::Embedder::model(&model()).clone(),
+            )),
+            Arc::new(EmbeddedStore::new(store.clone())),
+        )),
+        SearchParams::default(),
+    );
+    let lexical_only = Searcher::new(store.clone(), None, SearchParams::default());
+    let ask = |mode| SearchRequest {
+        query: "backoff_send".into(),
+        mode,
+        limit: 5,
+        repositories: vec![],
+    };
+
+    // A hybrid search whose semantic half fails answers with its lexical half and says so.
+    let hybrid = down.search(&ask(SearchMode::Hybrid)).await.unwrap();
+    assert_eq!(hybrid.degraded.as_deref(), Some(SEMANTIC_FAILED));
+    assert_eq!(symbols(&hybrid), ["backoff_send"]);
+    // A semantic one has nothing to fall back to: the failure is the answer.
+    let error = down.search(&ask(SearchMode::Semantic)).await.unwrap_err();
+    assert!(error.allows_lexical_fallback(), "{error}");
+    // Without an embedder, semantic is refused with a typed error and hybrid is lexical.
+    let error = lexical_only.search(&ask(SearchMode::Semantic)).await.unwrap_err();
+    assert!(
+        matches!(error, reposage_retrieval::Error::SemanticNotConfigured),
+        "{error}"
+    );
+    let hybrid = lexical_only.search(&ask(SearchMode::Hybrid)).await.unwrap();
+    assert!(hybrid.degraded.unwrap().contains("no embedding model"));
+}
