@@ -13,7 +13,7 @@ fn sample_files() -> Vec<SeedFile> {
         SeedFile::text("README.md", "markdown", "# Demo\n"),
         SeedFile::Skipped {
             path: "logo.png",
-            reason: "binary",
+            reason: reposage_store::SkipReason::Binary,
         },
     ]
 }
@@ -299,7 +299,7 @@ async fn repository_metrics_report_complexity_hotspots_and_technical_debt(pool: 
             symlink_target: None,
         },
         code: Some(CodeRows {
-            parse_status: "parsed",
+            parse_status: reposage_store::ParseStatus::Parsed,
             parse_error: None,
             functions: 0,
             complexity: 0,

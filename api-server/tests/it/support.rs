@@ -111,7 +111,7 @@ pub enum SeedFile {
     /// A skipped entry (its content never stored).
     Skipped {
         path: &'static str,
-        reason: &'static str,
+        reason: reposage_store::SkipReason,
     },
 }
 
@@ -229,7 +229,7 @@ pub async fn seed_indexed_repository(
                     code_lines: 0,
                     comment_lines: 0,
                     blank_lines: 0,
-                    skip_reason: Some(reason.to_string()),
+                    skip_reason: Some(*reason),
                     symlink_target: None,
                 });
                 *stats.skipped.entry(reason.to_string()).or_default() += 1;

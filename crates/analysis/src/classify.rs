@@ -1,80 +1,10 @@
 //! Which files are analysed, and why the others are skipped.
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use serde::Serialize;
 
 use crate::{Error, Result};
 
-/// Why a tree entry is recorded but not analysed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SkipReason {
-    /// The path has a `..`, `.`, empty or `.git` component, or is absolute.
-    UnsafePath,
-    /// Excluded by the repository's `include`/`exclude` patterns.
-    Excluded,
-    /// Under a vendored dependency folder (`vendor/`, `node_modules/`, `third_party/`, …).
-    Vendored,
-    /// Generated or minified code, or a lock file.
-    Generated,
-    /// Larger than the file size cap.
-    TooLarge,
-    /// Past the cap on analysed files.
-    MaxFiles,
-    /// Binary content (a NUL byte anywhere: git tests the first 8000 bytes, and text with a NUL
-    /// cannot be stored as Postgres text either).
-    Binary,
-    /// Text in an encoding other than UTF-8 (UTF-16/32 byte-order mark).
-    UnsupportedEncoding,
-}
-
-impl SkipReason {
-    /// Every reason.
-    pub const ALL: [SkipReason; 8] = [
-        SkipReason::UnsafePath,
-        SkipReason::Excluded,
-        SkipReason::Vendored,
-        SkipReason::Generated,
-        SkipReason::TooLarge,
-        SkipReason::MaxFiles,
-        SkipReason::Binary,
-        SkipReason::UnsupportedEncoding,
-    ];
-
-    /// The stable name stored in the database and reported in run stats.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SkipReason::UnsafePath => "unsafe-path",
-            SkipReason::Excluded => "excluded",
-            SkipReason::Vendored => "vendored",
-            SkipReason::Generated => "generated",
-            SkipReason::TooLarge => "too-large",
-            SkipReason::MaxFiles => "max-files",
-            SkipReason::Binary => "binary",
-            SkipReason::UnsupportedEncoding => "unsupported-encoding",
-        }
-    }
-
-    /// True when the reason depends on the blob's content (so an unchanged blob keeps it).
-    pub fn depends_on_content(self) -> bool {
-        matches!(
-            self,
-            SkipReason::Binary | SkipReason::UnsupportedEncoding | SkipReason::Generated
-        )
-    }
-}
-
-impl std::str::FromStr for SkipReason {
-    type Err = String;
-
-    /// The reason of a stored name ([`SkipReason::as_str`]).
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
-        SkipReason::ALL
-            .into_iter()
-            .find(|reason| reason.as_str() == name)
-            .ok_or_else(|| format!("no skip reason is called {name:?}"))
-    }
-}
+pub use reposage_contract::vocabulary::SkipReason;
 
 /// Folder names whose content is third-party code.
 const VENDORED_DIRS: &[&str] = &[
@@ -254,14 +184,6 @@ pub fn is_safe_path(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_skip_reason_reads_back_from_its_stored_name() {
-        for reason in SkipReason::ALL {
-            assert_eq!(reason.as_str().parse::<SkipReason>(), Ok(reason));
-        }
-        assert!("timeout".parse::<SkipReason>().is_err());
-    }
 
     fn classifier() -> Classifier {
         Classifier::new(&[], &["docs/**".into(), "*.snap".into()], 1000).unwrap()

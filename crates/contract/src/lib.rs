@@ -5,7 +5,9 @@
 //!   Job (the [`INDEX_JOB_ENV`] variable), `reposage-job-runner index` reads it back with
 //!   [`IndexJob::from_json`]; the same type is what the job-runner's flags build;
 //! - [`retrieval`]: which embedder and vector store a process uses, with secrets only ever as
-//!   mounted-file paths.
+//!   mounted-file paths;
+//! - [`vocabulary`]: the names stored in the database and returned by the API (skip reasons, parse
+//!   statuses), spelled once.
 //!
 //! The operator links this crate and not the pipeline, so it does not carry tree-sitter, candle or
 //! libgit2.
@@ -14,6 +16,7 @@
 
 mod index_job;
 pub mod retrieval;
+pub mod vocabulary;
 
 pub use index_job::{GitRef, INDEX_JOB_API_VERSION, INDEX_JOB_ENV, IndexJob, IndexLimits, InvalidIndexJob};
 pub use retrieval::{EmbedderSettings, RetrievalSettings, Secret, VectorStoreSettings};

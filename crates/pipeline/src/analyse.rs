@@ -98,8 +98,8 @@ pub(crate) fn analyse_tree(
         let file = match entry.kind {
             EntryKind::Symlink | EntryKind::Submodule => {
                 let row = record_link(checkout, entry, classifier)?;
-                if let Some(reason) = &row.skip_reason {
-                    *stats.skipped.entry(reason.clone()).or_default() += 1;
+                if let Some(reason) = row.skip_reason {
+                    *stats.skipped.entry(reason.to_string()).or_default() += 1;
                 }
                 let unchanged = previous
                     .get(&row.path)
@@ -120,7 +120,7 @@ pub(crate) fn analyse_tree(
                     Some(prev) if is_unchanged(prev, entry, path_reason) => {
                         count_file(
                             &mut stats,
-                            prev.skip_reason.as_deref(),
+                            prev.skip_reason,
                             prev.language.as_deref(),
                             prev.size_bytes,
                             prev.lines,
@@ -140,7 +140,7 @@ pub(crate) fn analyse_tree(
                         let row = &file.row;
                         count_file(
                             &mut stats,
-                            row.skip_reason.as_deref(),
+                            row.skip_reason,
                             row.language.as_deref(),
                             row.size_bytes,
                             row.lines,
@@ -179,18 +179,16 @@ fn is_unchanged(prev: &FileSummary, entry: &TreeEntry, path_reason: Option<SkipR
     if prev.blob_sha.as_deref() != Some(entry.oid.to_string().as_str()) {
         return false;
     }
-    match (path_reason, prev.skip_reason.as_deref()) {
-        (Some(reason), stored) => stored == Some(reason.as_str()),
+    match (path_reason, prev.skip_reason) {
+        (Some(reason), stored) => stored == Some(reason),
         (None, None) => true,
-        (None, Some(stored)) => stored
-            .parse::<SkipReason>()
-            .is_ok_and(SkipReason::depends_on_content),
+        (None, Some(stored)) => stored.depends_on_content(),
     }
 }
 
 fn count_file(
     stats: &mut RunStats,
-    skip_reason: Option<&str>,
+    skip_reason: Option<SkipReason>,
     language: Option<&str>,
     size: i64,
     lines: i32,
@@ -227,8 +225,7 @@ fn record_link(checkout: &Checkout, entry: &TreeEntry, classifier: &Classifier) 
     Ok(FileRow {
         skip_reason: classifier
             .by_path(&entry.path, 0)
-            .filter(|r| matches!(r, SkipReason::UnsafePath | SkipReason::Excluded))
-            .map(|r| r.as_str().to_string()),
+            .filter(|r| matches!(r, SkipReason::UnsafePath | SkipReason::Excluded)),
         symlink_target,
         ..empty_row(entry, kind)
     })

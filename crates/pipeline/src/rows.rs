@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use reposage_analysis::chunk::Chunk;
-use reposage_analysis::code::{self, ParseFailure};
+use reposage_analysis::code::{self, ParseFailure, ParseStatus};
 use reposage_analysis::metadata::{
     self, Manifest, ProjectFile, classify_project_file, detect_license, is_license_path, is_readme_path,
     kubernetes_objects, parse_manifest, parse_readme,
@@ -87,11 +87,7 @@ pub(crate) fn code_rows(parsed: Result<code::FileAnalysis, ParseFailure>) -> Cod
         Ok(analysis) => analysis,
         Err(failure) => {
             return CodeRows {
-                parse_status: if matches!(failure, ParseFailure::Timeout(_)) {
-                    "timeout"
-                } else {
-                    "failed"
-                },
+                parse_status: failure.status(),
                 parse_error: Some(failure.to_string()),
                 functions: 0,
                 complexity: 0,
@@ -107,9 +103,9 @@ pub(crate) fn code_rows(parsed: Result<code::FileAnalysis, ParseFailure>) -> Cod
     let metrics = analysis.metrics;
     CodeRows {
         parse_status: if analysis.has_syntax_errors {
-            "syntax-errors"
+            ParseStatus::SyntaxErrors
         } else {
-            "parsed"
+            ParseStatus::Parsed
         },
         parse_error: None,
         functions: metrics.functions as i32,
@@ -162,7 +158,7 @@ pub(crate) fn skipped(row: FileRow, reason: SkipReason) -> AnalysedFile {
     AnalysedFile {
         row: FileRow {
             language: Language::detect(&row.path, None).map(|l| l.name.to_string()),
-            skip_reason: Some(reason.as_str().to_string()),
+            skip_reason: Some(reason),
             ..row
         },
         code: None,

@@ -1,6 +1,15 @@
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A stored value is not one of the names its column may hold (a row written by a newer release,
+    /// or by hand).
+    #[error("{column} holds {value:?}, which this release does not know")]
+    UnknownValue {
+        /// The table and column.
+        column: &'static str,
+        /// What it holds.
+        value: String,
+    },
     /// Neither `DATABASE_URL` nor a database URL file was given.
     #[error(
         "no database configured: set DATABASE_URL (e.g. postgres://user@host:5432/reposage) or pass --database-url-file"

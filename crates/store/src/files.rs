@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::{RepositoryId, Result, Store};
+use reposage_contract::vocabulary::SkipReason;
+
+use crate::{Error, RepositoryId, Result, Store};
 
 /// What a tree entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -51,7 +53,7 @@ pub struct FileRow {
     /// Blank lines.
     pub blank_lines: i32,
     /// Why the file was not analysed (`binary`, `too-large`, `vendored`, …); `None` when analysed.
-    pub skip_reason: Option<String>,
+    pub skip_reason: Option<SkipReason>,
     /// Target of a symlink, as recorded in the tree.
     pub symlink_target: Option<String>,
 }
@@ -67,12 +69,12 @@ pub struct BlobRow {
 
 /// What the database holds for a path: what a new run needs to decide whether to re-analyse it,
 /// and to count it in the run's totals when it does not.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileSummary {
     /// Git object id of the indexed blob.
     pub blob_sha: Option<String>,
     /// Why it was skipped, if it was.
-    pub skip_reason: Option<String>,
+    pub skip_reason: Option<SkipReason>,
     /// Detected language.
     pub language: Option<String>,
     /// Size in bytes.
@@ -84,19 +86,33 @@ pub struct FileSummary {
 impl Store {
     /// Path → what is indexed for it, for every file of a repository.
     pub async fn indexed_files(&self, repository_id: RepositoryId) -> Result<HashMap<String, FileSummary>> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            path: String,
-            #[sqlx(flatten)]
-            summary: FileSummary,
-        }
+        type Row = (String, Option<String>, Option<String>, Option<String>, i64, i32);
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT path, blob_sha, skip_reason, language, size_bytes, lines FROM files WHERE repository_id = $1",
         )
         .bind(repository_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(|row| (row.path, row.summary)).collect())
+        rows.into_iter()
+            .map(|(path, blob_sha, skip_reason, language, size_bytes, lines)| {
+                let skip_reason = skip_reason
+                    .map(|name| {
+                        name.parse().map_err(|_| Error::UnknownValue {
+                            column: "files.skip_reason",
+                            value: name,
+                        })
+                    })
+                    .transpose()?;
+                let summary = FileSummary {
+                    blob_sha,
+                    skip_reason,
+                    language,
+                    size_bytes,
+                    lines,
+                };
+                Ok((path, summary))
+            })
+            .collect()
     }
 
     /// Stores blob contents (one statement per call); blobs already stored are marked as seen.

@@ -5,6 +5,7 @@
 //! paths (symbols, imports and calls go with their file), with ids allocated up front so parent
 //! symbols and callers are linked without a round trip per row.
 
+use reposage_contract::vocabulary::{ParseStatus, SkipReason};
 use sqlx::{PgConnection, Postgres, Transaction};
 
 use crate::metadata::{FileMetadata, insert_metadata};
@@ -50,8 +51,8 @@ pub struct ChunkRow {
 /// Code analysis of one file, as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CodeRows {
-    /// `parsed`, `syntax-errors`, `timeout` or `failed`.
-    pub parse_status: &'static str,
+    /// How the parse went.
+    pub parse_status: ParseStatus,
     /// Why parsing failed, when it did.
     pub parse_error: Option<String>,
     /// Functions and methods.
@@ -342,9 +343,9 @@ async fn insert_files(
     .bind(int(|f| f.code_lines))
     .bind(int(|f| f.comment_lines))
     .bind(int(|f| f.blank_lines))
-    .bind(text(|f| f.row.skip_reason.as_deref()))
+    .bind(text(|f| f.row.skip_reason.map(SkipReason::as_str)))
     .bind(text(|f| f.row.symlink_target.as_deref()))
-    .bind(text(|f| f.code.as_ref().map(|c| c.parse_status)))
+    .bind(text(|f| f.code.as_ref().map(|c| c.parse_status.as_str())))
     .bind(text(|f| f.code.as_ref().and_then(|c| c.parse_error.as_deref())))
     .bind(code_int(|c| c.functions))
     .bind(code_int(|c| c.complexity))

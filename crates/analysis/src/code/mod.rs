@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+pub use reposage_contract::vocabulary::ParseStatus;
 pub use spec::{SymbolKind, supports};
 
 /// A definition found in a file.
@@ -131,6 +132,16 @@ pub enum ParseFailure {
     /// tree-sitter refused the grammar (a version mismatch: a bug, not bad input).
     #[error("grammar could not be loaded: {0}")]
     Grammar(String),
+}
+
+impl ParseFailure {
+    /// The status a file with this failure is recorded with.
+    pub fn status(&self) -> ParseStatus {
+        match self {
+            ParseFailure::Timeout(_) => ParseStatus::Timeout,
+            ParseFailure::Unsupported(_) | ParseFailure::Grammar(_) => ParseStatus::Failed,
+        }
+    }
 }
 
 /// Parses `text` as `language` (a [`Language`](crate::Language) name) and analyses it, giving up
