@@ -10,12 +10,19 @@
 //! caller's order. Batches run in parallel on rayon's pool (one per core; `RAYON_NUM_THREADS`
 //! overrides it), each with its matrix products and fused passes on the same pool, so a single
 //! short query still uses every core while a stream of chunks keeps each core on its own batch,
-//! in cache. A query's few tokens multiply by the weights in their stored order
-//! ([`skinny_matmul`](kernels::skinny_matmul)) rather than through gemm, whose packing of every weight matrix costs more
-//! than such a product. Inference runs on a blocking thread, never on the async runtime's workers.
+//! in cache. A query's few tokens multiply by the weights in their stored order (the skinny
+//! product, `kernels::skinny_matmul`) rather than through gemm, whose packing of every weight
+//! matrix costs more than such a product. Inference runs on a blocking thread, never on the async
+//! runtime's workers.
 //!
 //! The same tokenizer counts tokens for chunking: [`LocalEmbedder::token_counter`] gives a
-//! [`MiniLmTokens`], a [`TokenCounter`] for `reposage_analysis::chunk`.
+//! [`MiniLmTokens`], a [`TokenCounter`](reposage_analysis::chunk::TokenCounter) for
+//! `reposage_analysis::chunk`.
+//!
+//! - this file: [`LocalEmbedder`], its options and loading a model directory;
+//! - `bert`: the BERT forward pass and the weight layouts it reads;
+//! - `kernels`: the skinny product, the fused in-place passes and the fast `exp`/GELU/lane folds;
+//! - `tokens`: [`MiniLmTokens`], the token counter.
 
 mod bert;
 mod kernels;
