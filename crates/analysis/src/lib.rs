@@ -4,6 +4,8 @@
 //! A repository is hostile input. Nothing here checks out a worktree, follows a symlink, runs a hook
 //! or a filter, or spawns the git CLI; every path is confined to the repository root.
 
+#![warn(missing_docs)]
+
 pub mod chunk;
 pub mod classify;
 pub mod code;

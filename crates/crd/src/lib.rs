@@ -6,6 +6,7 @@
 //! Everything here is plain data plus pure functions: no client, no I/O, so the operator, the
 //! api-server and the tests share one definition of what a valid resource is.
 
+#![warn(missing_docs)]
 // kube-derive's `printcolumn(...)` attributes repeat `type_ = "string"`, which clippy takes for
 // duplicated attributes.
 #![allow(clippy::duplicated_attributes)]

@@ -14,6 +14,8 @@
 //!
 //! Nothing here reads the environment or prints: the binaries resolve configuration and pass it in.
 
+#![warn(missing_docs)]
+
 pub mod embed;
 mod error;
 pub mod fusion;

@@ -5,6 +5,8 @@
 //! batch of thousands of rows is one statement. Migrations live in `migrations/` at the repository
 //! root and are embedded in [`MIGRATOR`].
 
+#![warn(missing_docs)]
+
 mod error;
 mod files;
 mod ids;

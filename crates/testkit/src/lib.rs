@@ -4,6 +4,8 @@
 //! raw objects, so a fixture can hold what `git add` would refuse — `..` and `.git` entries, names
 //! that are not UTF-8 — exactly as a hostile repository on a server could.
 
+#![warn(missing_docs)]
+
 pub mod samples;
 
 use std::collections::BTreeMap;

@@ -94,7 +94,7 @@ pub(crate) enum VisibilityRule {
 pub(crate) struct LangSpec {
     /// Loads the grammar.
     pub grammar: fn() -> tree_sitter::Language,
-    /// Node kind → symbol kind. A few kinds need a closer look (see `walk::definition_kind`).
+    /// Node kind → symbol kind. A few kinds need a closer look (see `symbols::definition_kind`).
     pub definitions: &'static [(&'static str, SymbolKind)],
     /// Node kinds that are one decision point each.
     pub decisions: &'static [&'static str],
@@ -118,8 +118,6 @@ pub(crate) struct LangSpec {
     pub separator: &'static str,
     /// Visibility rule.
     pub visibility: VisibilityRule,
-    /// Lookup tables by node kind id, built on first use.
-    pub tables: std::sync::OnceLock<super::walk::KindTables>,
 }
 
 const C_FAMILY_BOOLEAN: &[&str] = &["&&", "||"];
@@ -164,7 +162,6 @@ static RUST: LangSpec = LangSpec {
     attributes: &["attribute_item"],
     separator: "::",
     visibility: VisibilityRule::Rust,
-    tables: std::sync::OnceLock::new(),
 };
 
 static PYTHON: LangSpec = LangSpec {
@@ -201,7 +198,6 @@ static PYTHON: LangSpec = LangSpec {
     attributes: &["decorator"],
     separator: ".",
     visibility: VisibilityRule::Python,
-    tables: std::sync::OnceLock::new(),
 };
 
 const JS_DEFINITIONS: &[(&str, SymbolKind)] = &[
@@ -215,7 +211,7 @@ const JS_DEFINITIONS: &[(&str, SymbolKind)] = &[
     ("type_alias_declaration", SymbolKind::Type),
     ("internal_module", SymbolKind::Module),
     ("module", SymbolKind::Module),
-    // `const f = () => …` and `const f = function () {…}`: see walk::definition_kind
+    // `const f = () => …` and `const f = function () {…}`: see symbols::definition_kind
     ("variable_declarator", SymbolKind::Function),
 ];
 const JS_DECISIONS: &[&str] = &[
@@ -256,7 +252,6 @@ macro_rules! javascript_like {
             attributes: &["decorator"],
             separator: ".",
             visibility: VisibilityRule::JavaScript,
-            tables: std::sync::OnceLock::new(),
         }
     };
 }
@@ -270,7 +265,7 @@ static GO: LangSpec = LangSpec {
     definitions: &[
         ("function_declaration", SymbolKind::Function),
         ("method_declaration", SymbolKind::Method),
-        // struct / interface / other: see walk::definition_kind
+        // struct / interface / other: see symbols::definition_kind
         ("type_spec", SymbolKind::Type),
         ("const_spec", SymbolKind::Constant),
     ],
@@ -297,7 +292,6 @@ static GO: LangSpec = LangSpec {
     attributes: &[],
     separator: ".",
     visibility: VisibilityRule::Go,
-    tables: std::sync::OnceLock::new(),
 };
 
 static JAVA: LangSpec = LangSpec {
@@ -319,7 +313,7 @@ static JAVA: LangSpec = LangSpec {
         "do_statement",
         "catch_clause",
         "ternary_expression",
-        // `case x:` labels (a `default` label is not a decision: see walk::is_decision)
+        // `case x:` labels (a `default` label is not a decision: see metrics::is_decision)
         "switch_label",
     ],
     boolean_binaries: BINARY,
@@ -343,7 +337,6 @@ static JAVA: LangSpec = LangSpec {
     attributes: &[],
     separator: ".",
     visibility: VisibilityRule::Modifiers,
-    tables: std::sync::OnceLock::new(),
 };
 
 const C_DECISIONS: &[&str] = &[
@@ -382,7 +375,6 @@ static C: LangSpec = LangSpec {
     attributes: &[],
     separator: "::",
     visibility: VisibilityRule::None,
-    tables: std::sync::OnceLock::new(),
 };
 
 static CPP: LangSpec = LangSpec {
@@ -425,7 +417,6 @@ static CPP: LangSpec = LangSpec {
     attributes: &["attribute_declaration"],
     separator: "::",
     visibility: VisibilityRule::None,
-    tables: std::sync::OnceLock::new(),
 };
 
 static CSHARP: LangSpec = LangSpec {
@@ -452,7 +443,7 @@ static CSHARP: LangSpec = LangSpec {
         "catch_clause",
         "conditional_expression",
         "switch_expression_arm",
-        // `case x:` labels inside switch sections (see walk::is_decision for `default`)
+        // `case x:` labels inside switch sections (see metrics::is_decision for `default`)
         "case_switch_label",
         "case_pattern_switch_label",
     ],
@@ -477,7 +468,6 @@ static CSHARP: LangSpec = LangSpec {
     attributes: &["attribute_list"],
     separator: ".",
     visibility: VisibilityRule::Modifiers,
-    tables: std::sync::OnceLock::new(),
 };
 
 static RUBY: LangSpec = LangSpec {
@@ -507,7 +497,7 @@ static RUBY: LangSpec = LangSpec {
     boolean_binaries: &["binary"],
     boolean_operators: &["&&", "||", "and", "or"],
     nesting: &["if", "unless", "while", "until", "for", "case", "begin"],
-    // `require 'x'` is a call: see walk::import_target
+    // `require 'x'` is a call: see `References::call` in references.rs
     imports: &[],
     calls: &[("call", "method")],
     import_calls: &["require", "require_relative", "load"],
@@ -515,7 +505,6 @@ static RUBY: LangSpec = LangSpec {
     attributes: &[],
     separator: "::",
     visibility: VisibilityRule::None,
-    tables: std::sync::OnceLock::new(),
 };
 
 static PHP: LangSpec = LangSpec {
@@ -570,14 +559,13 @@ static PHP: LangSpec = LangSpec {
     attributes: &["attribute_list"],
     separator: "\\",
     visibility: VisibilityRule::Modifiers,
-    tables: std::sync::OnceLock::new(),
 };
 
 static KOTLIN: LangSpec = LangSpec {
     grammar: || tree_sitter_kotlin_ng::LANGUAGE.into(),
     definitions: &[
         ("function_declaration", SymbolKind::Function),
-        // class or interface: see walk::definition_kind
+        // class or interface: see symbols::definition_kind
         ("class_declaration", SymbolKind::Class),
         ("object_declaration", SymbolKind::Class),
     ],
@@ -610,7 +598,6 @@ static KOTLIN: LangSpec = LangSpec {
     attributes: &[],
     separator: ".",
     visibility: VisibilityRule::Modifiers,
-    tables: std::sync::OnceLock::new(),
 };
 
 static BASH: LangSpec = LangSpec {
@@ -634,7 +621,7 @@ static BASH: LangSpec = LangSpec {
         "while_statement",
         "case_statement",
     ],
-    // `source x` / `. x` are commands: see walk::import_target
+    // `source x` / `. x` are commands: see `References::call` in references.rs
     imports: &[],
     calls: &[("command", "name")],
     import_calls: &["source", "."],
@@ -642,7 +629,6 @@ static BASH: LangSpec = LangSpec {
     attributes: &[],
     separator: ".",
     visibility: VisibilityRule::None,
-    tables: std::sync::OnceLock::new(),
 };
 
 /// The spec for a [`Language`](crate::Language) name.
