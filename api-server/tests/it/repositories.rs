@@ -258,7 +258,7 @@ fn function(
 ) -> reposage_store::SymbolRow {
     reposage_store::SymbolRow {
         name: name.into(),
-        kind: "function",
+        kind: reposage_store::SymbolKind::Function,
         qualified_name: format!("app::{name}"),
         signature: format!("fn {name}()"),
         doc: None,

@@ -7,7 +7,7 @@
 //! - [`retrieval`]: which embedder and vector store a process uses, with secrets only ever as
 //!   mounted-file paths;
 //! - [`vocabulary`]: the names stored in the database and returned by the API (skip reasons, parse
-//!   statuses), spelled once.
+//!   statuses, symbol kinds), spelled once.
 //!
 //! The operator links this crate and not the pipeline, so it does not carry tree-sitter, candle or
 //! libgit2.

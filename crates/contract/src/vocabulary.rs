@@ -1,5 +1,6 @@
 //! The vocabulary stored in the database and returned by the API: enums whose names every layer
-//! (analysis, store, api-server, UI) must spell the same way.
+//! (analysis, store, api-server, UI) must spell the same way: why a file was skipped, how its
+//! parse went, what kind a symbol is.
 
 use serde::{Deserialize, Serialize};
 
@@ -126,6 +127,102 @@ impl std::str::FromStr for ParseStatus {
     }
 }
 
+/// The kind of a symbol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SymbolKind {
+    /// A free function.
+    Function,
+    /// A function defined inside a class-like container.
+    Method,
+    /// A class.
+    Class,
+    /// A struct (or record).
+    Struct,
+    /// An enum.
+    Enum,
+    /// A Rust trait or a PHP trait.
+    Trait,
+    /// An interface (Go, Java, C#, TypeScript, PHP, Kotlin).
+    Interface,
+    /// A Rust `impl` block (named after the type it implements).
+    Impl,
+    /// A module or namespace.
+    Module,
+    /// A constant.
+    Constant,
+    /// A macro (Rust `macro_rules!`).
+    Macro,
+    /// A type alias or other type definition.
+    Type,
+}
+
+impl SymbolKind {
+    /// Every kind.
+    pub const ALL: [SymbolKind; 12] = [
+        SymbolKind::Function,
+        SymbolKind::Method,
+        SymbolKind::Class,
+        SymbolKind::Struct,
+        SymbolKind::Enum,
+        SymbolKind::Trait,
+        SymbolKind::Interface,
+        SymbolKind::Impl,
+        SymbolKind::Module,
+        SymbolKind::Constant,
+        SymbolKind::Macro,
+        SymbolKind::Type,
+    ];
+
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SymbolKind::Function => "function",
+            SymbolKind::Method => "method",
+            SymbolKind::Class => "class",
+            SymbolKind::Struct => "struct",
+            SymbolKind::Enum => "enum",
+            SymbolKind::Trait => "trait",
+            SymbolKind::Interface => "interface",
+            SymbolKind::Impl => "impl",
+            SymbolKind::Module => "module",
+            SymbolKind::Constant => "constant",
+            SymbolKind::Macro => "macro",
+            SymbolKind::Type => "type",
+        }
+    }
+
+    /// Functions and methods: the scopes complexity is measured for.
+    pub fn is_function(self) -> bool {
+        matches!(self, SymbolKind::Function | SymbolKind::Method)
+    }
+
+    /// Containers whose functions are methods.
+    pub fn holds_methods(self) -> bool {
+        matches!(
+            self,
+            SymbolKind::Class
+                | SymbolKind::Struct
+                | SymbolKind::Enum
+                | SymbolKind::Trait
+                | SymbolKind::Interface
+                | SymbolKind::Impl
+        )
+    }
+}
+
+impl std::str::FromStr for SymbolKind {
+    type Err = String;
+
+    /// The kind of a stored name ([`SymbolKind::as_str`]).
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        SymbolKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+            .ok_or_else(|| format!("no symbol kind is called {name:?}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +233,14 @@ mod tests {
             assert_eq!(reason.as_str().parse::<SkipReason>(), Ok(reason));
         }
         assert!("timeout".parse::<SkipReason>().is_err());
+    }
+
+    #[test]
+    fn every_symbol_kind_reads_back_from_its_stored_name() {
+        for kind in SymbolKind::ALL {
+            assert_eq!(kind.as_str().parse::<SymbolKind>(), Ok(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use reposage_analysis::chunk::Chunk;
-use reposage_analysis::code::{self, ParseFailure, ParseStatus};
+use reposage_analysis::code::{self, ParseFailure, ParseStatus, SymbolKind};
 use reposage_analysis::metadata::{
     self, Manifest, ProjectFile, classify_project_file, detect_license, is_license_path, is_readme_path,
     kubernetes_objects, parse_manifest, parse_readme,
@@ -117,7 +117,7 @@ pub(crate) fn code_rows(parsed: Result<code::FileAnalysis, ParseFailure>) -> Cod
             .symbols
             .into_iter()
             .map(|s| SymbolRow {
-                kind: s.kind.as_str(),
+                kind: s.kind,
                 complexity: s.metrics.map(|m| m.complexity as i32),
                 max_nesting: s.metrics.map(|m| m.max_nesting as i32),
                 lines: s.metrics.map(|m| m.lines as i32),
@@ -186,11 +186,9 @@ pub(crate) fn empty_row(entry: &TreeEntry, kind: FileKind) -> FileRow {
 /// A file's chunks as rows, each with its symbol's kind (the first symbol of a qualified name, as
 /// overloads share one) and its full-text search tokens.
 pub(crate) fn chunk_rows(path: &str, chunks: Vec<Chunk>, symbols: &[code::Symbol]) -> Vec<ChunkRow> {
-    let mut kinds: HashMap<&str, &'static str> = HashMap::with_capacity(symbols.len());
+    let mut kinds: HashMap<&str, SymbolKind> = HashMap::with_capacity(symbols.len());
     for symbol in symbols {
-        kinds
-            .entry(symbol.qualified_name.as_str())
-            .or_insert(symbol.kind.as_str());
+        kinds.entry(symbol.qualified_name.as_str()).or_insert(symbol.kind);
     }
     chunks
         .into_iter()

@@ -5,7 +5,7 @@
 //! paths (symbols, imports and calls go with their file), with ids allocated up front so parent
 //! symbols and callers are linked without a round trip per row.
 
-use reposage_contract::vocabulary::{ParseStatus, SkipReason};
+use reposage_contract::vocabulary::{ParseStatus, SkipReason, SymbolKind};
 use sqlx::{PgConnection, Postgres, Transaction};
 
 use crate::metadata::{FileMetadata, insert_metadata};
@@ -43,7 +43,7 @@ pub struct ChunkRow {
     /// Tokens of the text.
     pub token_count: i32,
     /// Kind of the symbol the chunk covers (`function`, `class`, …).
-    pub symbol_kind: Option<&'static str>,
+    pub symbol_kind: Option<SymbolKind>,
     /// The code-aware token stream of the chunk, as a tsvector in Postgres' text form.
     pub search_tokens: String,
 }
@@ -78,8 +78,8 @@ pub struct CodeRows {
 pub struct SymbolRow {
     /// Name.
     pub name: String,
-    /// Kind (`function`, `method`, `class`, …).
-    pub kind: &'static str,
+    /// Kind.
+    pub kind: SymbolKind,
     /// Container path and name.
     pub qualified_name: String,
     /// Declaration up to the body.
@@ -464,7 +464,7 @@ async fn insert_chunks(
     .bind(text(|c| Some(c.context_header.as_str())))
     .bind(text(|c| Some(c.text.as_str())))
     .bind(int(|c| c.token_count))
-    .bind(text(|c| c.symbol_kind))
+    .bind(text(|c| c.symbol_kind.map(SymbolKind::as_str)))
     .bind(text(|c| Some(c.search_tokens.as_str())))
     .execute(&mut *tx)
     .await?;
@@ -507,7 +507,7 @@ impl<'a> SymbolColumns<'a> {
         self.file_id.push(file_id);
         self.parent_id.push(parent_id);
         self.name.push(&s.name);
-        self.kind.push(s.kind);
+        self.kind.push(s.kind.as_str());
         self.qualified_name.push(&s.qualified_name);
         self.signature.push(&s.signature);
         self.doc.push(s.doc.as_deref());

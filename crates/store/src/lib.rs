@@ -29,7 +29,7 @@ pub use metadata::{
     ManifestRow, ManifestSummary, ProjectFileSummary, ReadmeRow, ReadmeSummary, RepositoryOverview,
 };
 pub use metrics::{ComplexityDistribution, Hotspot, MINUTES_PER_LINE, RepositoryMetrics, TechnicalDebt};
-pub use reposage_contract::vocabulary::{ParseStatus, SkipReason};
+pub use reposage_contract::vocabulary::{ParseStatus, SkipReason, SymbolKind};
 pub use repositories::{NewRepository, RefKind, RepositoryRecord};
 pub use retrieval::{
     ChunkFilter, ChunkRecord, LOOSE_MATCHES_RANKED, LexicalHit, LexicalQuery, PendingChunk, StoredVector,

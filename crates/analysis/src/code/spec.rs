@@ -3,75 +3,7 @@
 //! Node kinds come from each grammar's `node-types.json`. Decision points add one to the
 //! cyclomatic complexity of the enclosing function (see the module docs of [`super`]).
 
-use serde::Serialize;
-
-/// The kind of a symbol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SymbolKind {
-    /// A free function.
-    Function,
-    /// A function defined inside a class-like container.
-    Method,
-    /// A class.
-    Class,
-    /// A struct (or record).
-    Struct,
-    /// An enum.
-    Enum,
-    /// A Rust trait or a PHP trait.
-    Trait,
-    /// An interface (Go, Java, C#, TypeScript, PHP, Kotlin).
-    Interface,
-    /// A Rust `impl` block (named after the type it implements).
-    Impl,
-    /// A module or namespace.
-    Module,
-    /// A constant.
-    Constant,
-    /// A macro (Rust `macro_rules!`).
-    Macro,
-    /// A type alias or other type definition.
-    Type,
-}
-
-impl SymbolKind {
-    /// The name stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SymbolKind::Function => "function",
-            SymbolKind::Method => "method",
-            SymbolKind::Class => "class",
-            SymbolKind::Struct => "struct",
-            SymbolKind::Enum => "enum",
-            SymbolKind::Trait => "trait",
-            SymbolKind::Interface => "interface",
-            SymbolKind::Impl => "impl",
-            SymbolKind::Module => "module",
-            SymbolKind::Constant => "constant",
-            SymbolKind::Macro => "macro",
-            SymbolKind::Type => "type",
-        }
-    }
-
-    /// Functions and methods: the scopes complexity is measured for.
-    pub fn is_function(self) -> bool {
-        matches!(self, SymbolKind::Function | SymbolKind::Method)
-    }
-
-    /// Containers whose functions are methods.
-    pub(crate) fn holds_methods(self) -> bool {
-        matches!(
-            self,
-            SymbolKind::Class
-                | SymbolKind::Struct
-                | SymbolKind::Enum
-                | SymbolKind::Trait
-                | SymbolKind::Interface
-                | SymbolKind::Impl
-        )
-    }
-}
+pub use reposage_contract::vocabulary::SymbolKind;
 
 /// How a language marks visibility.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
