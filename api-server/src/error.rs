@@ -49,7 +49,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// An error answered to an API client as `application/problem+json`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
-    /// A request parameter (path or query) is missing or invalid.
+    /// 422: a request parameter (path or query) is missing or invalid.
     #[error("invalid parameter `{parameter}`: {detail}")]
     InvalidParameter {
         /// The parameter's name, e.g. `q` or `id`.
@@ -57,7 +57,7 @@ pub enum ApiError {
         /// What is wrong with it, fit for the client.
         detail: String,
     },
-    /// A search query the retrieval layer refused (bad regex, nothing to search for, …); the detail
+    /// 422: a search query the retrieval layer refused (bad regex, nothing to search for, …); the detail
     /// is the reason, verbatim.
     #[error("invalid query `{parameter}`: {detail}")]
     InvalidQuery {
@@ -66,40 +66,40 @@ pub enum ApiError {
         /// Why the query was refused, fit for the client.
         detail: String,
     },
-    /// The request could not be understood (e.g. a malformed query string or body).
+    /// 400: the request could not be understood (e.g. a malformed query string or body).
     #[error("bad request: {0}")]
     BadRequest(String),
-    /// The JSON body is well-formed but does not fit the expected shape (unknown field, wrong type).
+    /// 422: the JSON body is well-formed but does not fit the expected shape (unknown field, wrong type).
     #[error("invalid body: {0}")]
     InvalidBody(String),
-    /// The body is not of a media type the route accepts.
+    /// 415: the body is not of a media type the route accepts.
     #[error("unsupported media type")]
     UnsupportedMediaType,
-    /// The addressed resource (a repository, a run) does not exist.
+    /// 404: the addressed resource (a repository, a run) does not exist.
     #[error("{0}")]
     NotFound(String),
-    /// No route matches the request path.
+    /// 404: no route matches the request path.
     #[error("no route for {0}")]
     RouteNotFound(String),
-    /// The route exists but not for this method.
+    /// 405: the route exists but not for this method.
     #[error("method not allowed")]
     MethodNotAllowed,
-    /// The request body exceeds the configured limit.
+    /// 413: the request body exceeds the configured limit.
     #[error("request body too large")]
     PayloadTooLarge,
-    /// The request did not complete within the configured timeout.
+    /// 408: the request did not complete within the configured timeout.
     #[error("request timed out")]
     Timeout,
-    /// A dependency (the database, the embedding service) is not available; the client may retry.
+    /// 503: a dependency (the database, the embedding service) is not available; the client may retry.
     #[error("service unavailable: {0}")]
     Unavailable(String),
-    /// A service the server calls (the embedding API) refused or failed the call.
+    /// 502: a service the server calls (the embedding API) refused or failed the call.
     #[error("bad gateway: {0}")]
     BadGateway(String),
-    /// Something failed inside the server; details are in the server logs only.
+    /// 500: something failed inside the server; details are in the server logs only.
     #[error("internal error")]
     Internal,
-    /// Any other error status produced below the API (kept so it still renders as a problem).
+    /// That status: any other error status produced below the API (kept so it still renders as a problem).
     #[error("HTTP {0}")]
     Status(StatusCode),
 }
