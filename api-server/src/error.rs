@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use reposage_runtime::report;
 use serde::Serialize;
 
 /// Base of the `type` URI of every problem document.
@@ -127,7 +128,7 @@ impl ApiError {
 
     /// Converts an internal failure into [`ApiError::Internal`], logging it with its source chain.
     pub fn internal(error: &(dyn std::error::Error + 'static)) -> Self {
-        tracing::error!(error = %error_chain(error), "request failed");
+        tracing::error!(error = %report(error), "request failed");
         Self::Internal
     }
 
@@ -276,7 +277,7 @@ impl ApiError {
             ),
             E::Store(store) => Self::from(store),
             E::Unauthorized { .. } => {
-                tracing::error!(error = %error_chain(&error), "the embedding API refused the credentials");
+                tracing::error!(error = %report(&error), "the embedding API refused the credentials");
                 Self::BadGateway(
                     "the embedding service refused this server's request; see server logs, or search with \
                      mode=lexical"
@@ -284,14 +285,14 @@ impl ApiError {
                 )
             }
             E::Api(_) | E::Dimension { .. } => {
-                tracing::warn!(error = %error_chain(&error), "the embedding API failed");
+                tracing::warn!(error = %report(&error), "the embedding API failed");
                 Self::Unavailable(
                     "the embedding service is not available; retry later, or search with mode=lexical"
                         .to_string(),
                 )
             }
             E::Qdrant(_) => {
-                tracing::warn!(error = %error_chain(&error), "the vector store failed");
+                tracing::warn!(error = %report(&error), "the vector store failed");
                 Self::Unavailable(
                     "the vector store is not available; retry later, or search with mode=lexical".to_string(),
                 )
@@ -299,11 +300,6 @@ impl ApiError {
             other => Self::internal(&other),
         }
     }
-}
-
-/// `error: source: source…`, for logs (the formatter every RepoSage binary shares).
-pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    reposage_runtime::report(error)
 }
 
 #[cfg(test)]
@@ -334,6 +330,6 @@ mod tests {
             addr: "127.0.0.1:1".parse().unwrap(),
             source: io,
         };
-        assert_eq!(error_chain(&error), "cannot listen on 127.0.0.1:1: disk on fire");
+        assert_eq!(report(&error), "cannot listen on 127.0.0.1:1: disk on fire");
     }
 }

@@ -9,7 +9,9 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::dto::{List, Repository, RepositoryDetail, Run};
-use crate::error::{ApiError, error_chain};
+use reposage_runtime::report;
+
+use crate::error::ApiError;
 use crate::extract::ApiPath;
 use crate::metrics::OPENMETRICS_CONTENT_TYPE;
 
@@ -23,7 +25,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Va
     match state.store.ping().await {
         Ok(()) => Ok(Json(json!({ "status": "ok" }))),
         Err(error) => {
-            tracing::warn!(error = %error_chain(&error), "readiness check failed");
+            tracing::warn!(error = %report(&error), "readiness check failed");
             Err(ApiError::Unavailable("the database is not reachable".to_string()))
         }
     }

@@ -218,7 +218,7 @@ impl JobRetrievalArgs {
                 let Some(name) = secret.map(|s| s.trim().to_string()) else {
                     return Ok(None);
                 };
-                if !is_dns_label(&name) {
+                if !is_dns_subdomain(&name) {
                     return Err(Error::InvalidConfig(format!(
                         "--{flag} {name:?} is not a Secret name (lower-case letters, digits and '-')"
                     )));
@@ -275,8 +275,9 @@ impl JobRetrievalArgs {
     }
 }
 
-/// True for a valid Kubernetes object name of the DNS-label kind.
-fn is_dns_label(name: &str) -> bool {
+/// True for a valid Kubernetes object name of the DNS-subdomain kind (Secrets): lower-case letters,
+/// digits, `-` and `.`, at most 253 characters, starting and ending with an alphanumeric.
+fn is_dns_subdomain(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
         && name
