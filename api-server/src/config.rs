@@ -39,14 +39,14 @@ pub struct Config {
 
 /// The HTTP limits the router enforces, taken from [`Config`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub struct HttpLimits {
     /// Longest a request may take.
     pub request_timeout: Duration,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
 }
 
-impl Default for Limits {
+impl Default for HttpLimits {
     fn default() -> Self {
         Self {
             request_timeout: Duration::from_secs(30),

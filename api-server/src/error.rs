@@ -6,17 +6,10 @@
 
 use std::net::SocketAddr;
 
-use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use reposage_runtime::http::Problem;
 use reposage_runtime::report;
-use serde::Serialize;
-
-/// Base of the `type` URI of every problem document.
-pub const PROBLEM_TYPE_BASE: &str = "https://reposage.dev/problems/";
-
-/// Media type of problem documents (RFC 9457).
-pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// Errors that stop the server from starting or serving.
 #[derive(Debug, thiserror::Error)]
@@ -103,18 +96,6 @@ pub enum ApiError {
     /// That status: any other error status produced below the API (kept so it still renders as a problem).
     #[error("HTTP {0}")]
     Status(StatusCode),
-}
-
-/// The RFC 9457 document rendered for an [`ApiError`].
-#[derive(Debug, Serialize)]
-struct Problem<'a> {
-    #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    parameter: Option<&'a str>,
 }
 
 impl ApiError {
@@ -225,24 +206,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        let problem = Problem {
-            kind: format!("{PROBLEM_TYPE_BASE}{}", self.slug()),
-            title: self.title(),
-            status: status.as_u16(),
-            detail: self.detail(),
-            parameter: match &self {
-                Self::InvalidParameter { parameter, .. } | Self::InvalidQuery { parameter, .. } => {
-                    Some(parameter)
-                }
-                _ => None,
-            },
-        };
-        let mut response = (status, Json(problem)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        response
+        let problem = Problem::new(self.status(), self.slug(), self.title(), self.detail());
+        match &self {
+            Self::InvalidParameter { parameter, .. } | Self::InvalidQuery { parameter, .. } => {
+                problem.with_parameter(*parameter)
+            }
+            _ => problem,
+        }
+        .into_response()
     }
 }
 

@@ -27,7 +27,9 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use prometheus_client::registry::Registry;
 use reposage_retrieval::{SearchParams as SearcherParams, Searcher};
+use reposage_runtime::http::Probes;
 use reposage_store::Store;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -37,10 +39,11 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-pub use config::{Config, DATABASE_URL_HELP, DEFAULT_MAX_CONNECTIONS, Limits};
-pub use error::{ApiError, Error, PROBLEM_JSON, PROBLEM_TYPE_BASE, Result};
+pub use config::{Config, DATABASE_URL_HELP, DEFAULT_MAX_CONNECTIONS, HttpLimits};
+pub use error::{ApiError, Error, Result};
 pub use extract::{ApiJson, ApiPath, ApiQuery};
-pub use metrics::{Metrics, OPENMETRICS_CONTENT_TYPE, PREFIX as METRICS_PREFIX, UNMATCHED_ROUTE};
+pub use metrics::{Metrics, PREFIX as METRICS_PREFIX, UNMATCHED_ROUTE};
+pub use reposage_runtime::http::{OPENMETRICS_CONTENT_TYPE, PROBLEM_JSON, PROBLEM_TYPE_BASE};
 pub use search::{
     DEFAULT_SEARCH_LIMIT, MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, MAX_SEARCH_REPOSITORIES, SearchBody, parse_body,
     parse_query_string,
@@ -54,19 +57,24 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub struct AppState {
     store: Store,
     searcher: Searcher,
-    metrics: Arc<Metrics>,
-    limits: Limits,
+    metrics: Metrics,
+    probes: Probes,
+    limits: HttpLimits,
 }
 
 impl AppState {
-    /// State over `store` with a fresh metrics registry, the default [`Limits`] and lexical search
-    /// only (hybrid searches say they are `degraded`; semantic ones are refused).
+    /// State over `store` with a fresh metrics registry, the default [`HttpLimits`] and lexical search
+    /// only (hybrid searches say they are `degraded`; semantic ones are refused). `/readyz` pings
+    /// the database.
     pub fn new(store: Store) -> Self {
+        let mut registry = Registry::with_prefix(metrics::PREFIX);
+        let metrics = Metrics::new(&mut registry);
         Self {
             searcher: Searcher::new(store.clone(), None, SearcherParams::default()),
+            probes: Probes::new(Arc::new(registry), store.clone()),
             store,
-            metrics: Arc::new(Metrics::new()),
-            limits: Limits::default(),
+            metrics,
+            limits: HttpLimits::default(),
         }
     }
 
@@ -81,7 +89,7 @@ impl AppState {
     }
 
     /// The same state with other HTTP limits.
-    pub fn with_limits(self, limits: Limits) -> Self {
+    pub fn with_limits(self, limits: HttpLimits) -> Self {
         Self { limits, ..self }
     }
 
@@ -90,21 +98,22 @@ impl AppState {
         &self.store
     }
 
-    /// The metrics registry.
-    pub fn metrics(&self) -> &Arc<Metrics> {
+    /// The metrics the server records.
+    pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
 
     /// The HTTP limits the router enforces.
-    pub fn limits(&self) -> Limits {
+    pub fn limits(&self) -> HttpLimits {
         self.limits
     }
 }
 
-/// The complete router: routes, the problem+json fallback and the middleware stack (request ids,
-/// tracing, metrics, panic catching, timeout, body limit).
+/// The complete router: the probes (`/healthz`, `/readyz`, `/metrics`, shared with the operator),
+/// the API routes, the problem+json fallback and the middleware stack (request ids, tracing,
+/// metrics, panic catching, timeout, body limit), which wraps the probes too.
 pub fn app(state: AppState) -> Router {
-    let Limits {
+    let HttpLimits {
         request_timeout,
         max_body_bytes,
     } = state.limits;
@@ -129,15 +138,10 @@ pub fn app(state: AppState) -> Router {
         ));
 
     Router::new()
-        .route("/healthz", get(routes::healthz))
-        .route("/readyz", get(routes::readyz))
-        .route("/metrics", get(routes::metrics))
+        .merge(state.probes.clone().router())
         .route("/api/v1/repositories", get(routes::list_repositories))
         .route("/api/v1/repositories/{id}", get(routes::get_repository))
-        .route(
-            "/api/v1/repositories/{id}/metrics",
-            get(routes::get_repository_metrics),
-        )
+        .route("/api/v1/repositories/{id}/metrics", get(routes::get_code_metrics))
         .route(
             "/api/v1/repositories/{id}/overview",
             get(routes::get_repository_overview),
@@ -245,10 +249,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         None => tracing::info!("no embedder configured: lexical search only"),
     }
     let searcher = Searcher::new(store.clone(), semantic, SearcherParams::default());
-    let state = AppState::new(store).with_searcher(searcher).with_limits(Limits {
-        request_timeout: Duration::from_secs(request_timeout),
-        max_body_bytes,
-    });
+    let state = AppState::new(store)
+        .with_searcher(searcher)
+        .with_limits(HttpLimits {
+            request_timeout: Duration::from_secs(request_timeout),
+            max_body_bytes,
+        });
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| Error::Bind { addr: listen, source })?;

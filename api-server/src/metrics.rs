@@ -1,6 +1,6 @@
-//! Prometheus metrics of the API server, in OpenMetrics text format under `/metrics`.
+//! Prometheus metrics of the API server, served under `/metrics` by
+//! [`reposage_runtime::http::Probes`].
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -14,9 +14,6 @@ use prometheus_client::registry::{Registry, Unit};
 
 /// Prefix of every metric name.
 pub const PREFIX: &str = "reposage_api";
-
-/// Content type of the `/metrics` exposition.
-pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Route label of requests no route matched (never the raw path: it would be unbounded).
 pub const UNMATCHED_ROUTE: &str = "<unmatched>";
@@ -50,10 +47,9 @@ struct SearchResultLabels {
     result: &'static str,
 }
 
-/// The metrics registry and the metrics the server records.
-#[derive(Debug)]
+/// The metrics the server records. Cheap to clone: every metric is a shared handle.
+#[derive(Debug, Clone)]
 pub struct Metrics {
-    registry: Registry,
     requests: Family<RequestLabels, Counter>,
     durations: Family<DurationLabels, Histogram, fn() -> Histogram>,
     search_durations: Family<SearchLabels, Histogram, fn() -> Histogram>,
@@ -67,9 +63,8 @@ fn duration_histogram() -> Histogram {
 }
 
 impl Metrics {
-    /// A fresh registry (prefix [`PREFIX`]) with the HTTP metrics registered.
-    pub fn new() -> Self {
-        let mut registry = Registry::with_prefix(PREFIX);
+    /// Creates the metrics and registers them in `registry` (which should carry [`PREFIX`]).
+    pub fn new(registry: &mut Registry) -> Self {
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "http_requests",
@@ -106,7 +101,6 @@ impl Metrics {
             search_degraded.clone(),
         );
         Self {
-            registry,
             requests,
             durations,
             search_durations,
@@ -147,24 +141,11 @@ impl Metrics {
             self.search_degraded.get_or_create(&SearchLabels { mode }).inc();
         }
     }
-
-    /// The OpenMetrics text exposition of every registered metric.
-    pub fn encode(&self) -> Result<String, std::fmt::Error> {
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
-        Ok(text)
-    }
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 /// Middleware recording [`Metrics::observe_request`] for every request, labelled with the matched
 /// route template (e.g. `/api/v1/repositories/{id}`), never the raw path.
-pub async fn track_requests(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+pub async fn track_requests(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = method_label(request.method()).to_owned();
     let route = request
@@ -204,6 +185,18 @@ fn method_label(method: &axum::http::Method) -> &'static str {
 mod tests {
     use super::*;
 
+    /// The metrics and the text exposition of their registry.
+    fn metrics() -> (Metrics, impl Fn() -> String) {
+        let mut registry = Registry::with_prefix(PREFIX);
+        let metrics = Metrics::new(&mut registry);
+        let encode = move || {
+            let mut text = String::new();
+            prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+            text
+        };
+        (metrics, encode)
+    }
+
     #[test]
     fn extension_methods_share_one_label_value() {
         let method = axum::http::Method::from_bytes(b"BREW").unwrap();
@@ -213,9 +206,9 @@ mod tests {
 
     #[test]
     fn exposition_uses_the_prefix_and_openmetrics_suffixes() {
-        let metrics = Metrics::new();
+        let (metrics, encode) = metrics();
         metrics.observe_request("GET", "/healthz", 200, 0.002);
-        let text = metrics.encode().unwrap();
+        let text = encode();
         assert!(
             text.contains(
                 r#"reposage_api_http_requests_total{method="GET",route="/healthz",status="200"} 1"#
@@ -231,11 +224,11 @@ mod tests {
 
     #[test]
     fn searches_are_timed_by_mode_and_counted_as_hits_or_empty() {
-        let metrics = Metrics::new();
+        let (metrics, encode) = metrics();
         metrics.observe_search("hybrid", 0.004, 3, false);
         metrics.observe_search("hybrid", 0.002, 0, true);
         metrics.observe_search("lexical", 0.001, 1, false);
-        let text = metrics.encode().unwrap();
+        let text = encode();
         for expected in [
             r#"reposage_api_search_duration_seconds_count{mode="hybrid"} 2"#,
             r#"reposage_api_search_duration_seconds_count{mode="lexical"} 1"#,

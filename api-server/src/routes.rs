@@ -1,49 +1,14 @@
-//! Request handlers.
+//! Request handlers of the API routes (the probes are [`reposage_runtime::http::Probes`]).
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::Uri;
 use reposage_store::{RepositoryId, RunId, Store};
-use serde_json::json;
 
 use crate::AppState;
-use crate::dto::{List, Repository, RepositoryDetail, Run};
-use reposage_runtime::report;
-
+use crate::dto::{CodeMetrics, List, Overview, Repository, RepositoryDetail, Run};
 use crate::error::ApiError;
 use crate::extract::ApiPath;
-use crate::metrics::OPENMETRICS_CONTENT_TYPE;
-
-/// `GET /healthz`: the process is alive. No I/O.
-pub async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
-}
-
-/// `GET /readyz`: the database answers.
-pub async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    match state.store.ping().await {
-        Ok(()) => Ok(Json(json!({ "status": "ok" }))),
-        Err(error) => {
-            tracing::warn!(error = %report(&error), "readiness check failed");
-            Err(ApiError::Unavailable("the database is not reachable".to_string()))
-        }
-    }
-}
-
-/// `GET /metrics`: OpenMetrics text exposition.
-pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let text = state
-        .metrics
-        .encode()
-        .map_err(|error| ApiError::internal(&error))?;
-    let mut response = text.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(OPENMETRICS_CONTENT_TYPE),
-    );
-    Ok(response)
-}
 
 /// `GET /api/v1/repositories`.
 pub async fn list_repositories(State(state): State<AppState>) -> Result<Json<List<Repository>>, ApiError> {
@@ -79,25 +44,25 @@ pub async fn get_repository(
 pub async fn get_repository_overview(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<reposage_store::RepositoryOverview>, ApiError> {
+) -> Result<Json<Overview>, ApiError> {
     let id: RepositoryId = parse_id(&id)?;
     state.store.get_repository(id).await?;
-    Ok(Json(state.store.repository_overview(id).await?))
+    Ok(Json(state.store.repository_overview(id).await?.into()))
 }
 
-/// How many hotspots the metrics endpoint lists.
+/// How many hotspots the code-metrics endpoint lists.
 const HOTSPOTS: i64 = 10;
 
 /// `GET /api/v1/repositories/{id}/metrics`: complexity distribution, maintainability, hotspots and
 /// technical debt of the repository's current index.
-pub async fn get_repository_metrics(
+pub async fn get_code_metrics(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<reposage_store::RepositoryMetrics>, ApiError> {
+) -> Result<Json<CodeMetrics>, ApiError> {
     let id: RepositoryId = parse_id(&id)?;
     // a 404 for an unknown repository rather than all-zero metrics
     state.store.get_repository(id).await?;
-    Ok(Json(state.store.repository_metrics(id, HOTSPOTS).await?))
+    Ok(Json(state.store.code_metrics(id, HOTSPOTS).await?.into()))
 }
 
 /// `GET /api/v1/runs/{id}`: a run with its events.

@@ -1,7 +1,8 @@
 //! `GET /api/v1/search` and `POST /api/v1/search`: lexical, semantic or hybrid search over the index
 //! through [`reposage_retrieval::Searcher`], every hit explained.
 //!
-//! Both routes take the same four inputs and answer the same [`SearchResults`] document:
+//! Both routes take the same four inputs and answer the same [`SearchResults`](crate::dto::SearchResults)
+//! document:
 //!
 //! | Query string | JSON body | Meaning |
 //! |---|---|---|
@@ -18,11 +19,12 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::extract::State;
-use reposage_retrieval::{SearchMode, SearchRequest, SearchResults};
+use reposage_retrieval::{SearchMode, SearchRequest};
 use reposage_store::RepositoryId;
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::dto::SearchResults;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
 
@@ -237,7 +239,7 @@ async fn run(state: &AppState, request: SearchRequest, names: Names) -> Result<S
         results.hits.len(),
         results.degraded.is_some(),
     );
-    Ok(results)
+    Ok(results.into())
 }
 
 #[cfg(test)]

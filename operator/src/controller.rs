@@ -2,7 +2,6 @@
 //! the outcome into the Repository's status.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,6 +17,7 @@ use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use prometheus_client::registry::Registry;
 use reposage_crd::{REQUESTED_AT_ANNOTATION, Repository, RepositoryStatus, conditions};
+use reposage_runtime::http::{Probes, ReadyFlag};
 use reposage_store::{RepositoryId, RunStatus, Store};
 use tracing::{Instrument, info, info_span, instrument, warn};
 
@@ -26,7 +26,7 @@ use crate::error::report;
 use crate::job::{
     JobPhase, LABEL_REPOSITORY_UID, MANAGED_BY_SELECTOR, build_index_job, job_phase, repository_uid,
 };
-use crate::metrics::{self, Metrics, ServerState};
+use crate::metrics::{self, Metrics};
 use crate::status::{Observation, next_status};
 use crate::{Error, Result};
 
@@ -407,17 +407,14 @@ pub async fn run(config: Config) -> Result<()> {
 
     let mut registry = Registry::with_prefix(metrics::PREFIX);
     let metrics = Metrics::new(&mut registry);
-    let ready = Arc::new(AtomicBool::new(false));
+    let ready = ReadyFlag::new();
     let listener = tokio::net::TcpListener::bind(metrics_listen)
         .await
         .map_err(|source| Error::Serve {
             listen: metrics_listen,
             source,
         })?;
-    let app = metrics::router(ServerState {
-        registry: Arc::new(registry),
-        ready: ready.clone(),
-    });
+    let app = Probes::new(Arc::new(registry), ready.clone()).router::<()>();
     let server = tokio::spawn(async move {
         if let Err(source) = axum::serve(listener, app).await {
             tracing::error!(error = %report(&Error::Serve { listen: metrics_listen, source }), "metrics server stopped");
@@ -437,7 +434,7 @@ pub async fn run(config: Config) -> Result<()> {
         namespace = watch_namespace.as_deref().unwrap_or("<all>"),
         "starting the Repository controller"
     );
-    ready.store(true, Ordering::Relaxed);
+    ready.set(true);
     Controller::new(repositories, watcher::Config::default())
         .owns(jobs, watcher::Config::default().labels(MANAGED_BY_SELECTOR))
         .shutdown_on_signal()
@@ -449,7 +446,7 @@ pub async fn run(config: Config) -> Result<()> {
             }
         })
         .await;
-    ready.store(false, Ordering::Relaxed);
+    ready.set(false);
     server.abort();
     info!("controller stopped");
     Ok(())

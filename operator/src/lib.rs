@@ -4,7 +4,8 @@
 //! - [`job`] builds the index Job (a pure function of the Repository and [`JobSettings`]);
 //! - [`status`] computes the next status from what the reconciler observed (pure, kstatus rules);
 //! - [`controller`] wires both to the Kubernetes API and the RepoSage database;
-//! - [`metrics`] holds the Prometheus metrics and the `/metrics`, `/healthz`, `/readyz` server;
+//! - [`metrics`] holds the Prometheus metrics (served with the health probes of
+//!   [`reposage_runtime::http::Probes`]);
 //! - [`config`] is the command-line configuration and its validation.
 //!
 //! The binary only parses the command line, sets up logging and calls [`run`], [`migrate`] or

@@ -1,14 +1,8 @@
-//! Prometheus metrics of the operator and the HTTP server exposing them with health endpoints.
+//! Prometheus metrics of the operator, served with the health probes by
+//! [`reposage_runtime::http::Probes`].
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
-use axum::routing::get;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -17,8 +11,6 @@ use prometheus_client::registry::Registry;
 
 /// Prefix of every metric name.
 pub const PREFIX: &str = "reposage_operator";
-/// Content type of the OpenMetrics text format served on `/metrics`.
-pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Labels of `reconcile_failures_total`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -88,117 +80,34 @@ impl Metrics {
     }
 }
 
-/// Shared state of the metrics server.
-#[derive(Debug, Clone)]
-pub struct ServerState {
-    /// The registry `/metrics` encodes.
-    pub registry: Arc<Registry>,
-    /// Set once the controller runs; `/readyz` answers 503 before.
-    pub ready: Arc<AtomicBool>,
-}
-
-/// The router of the metrics server: `/metrics`, `/healthz` and `/readyz`.
-pub fn router(state: ServerState) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready))
-        .with_state(state)
-}
-
-/// `GET /metrics`: the registry in the OpenMetrics text format.
-async fn metrics(State(state): State<ServerState>) -> impl IntoResponse {
-    let mut body = String::new();
-    match prometheus_client::encoding::text::encode(&mut body, &state.registry) {
-        Ok(()) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)],
-            body,
-        )
-            .into_response(),
-        Err(error) => {
-            tracing::error!(%error, "cannot encode metrics");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
-}
-
-/// `GET /readyz`: 200 once the controller runs, 503 before.
-async fn ready(State(state): State<ServerState>) -> impl IntoResponse {
-    if state.ready.load(Ordering::Relaxed) {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "starting")
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use axum::body::Body;
-    use axum::http::Request;
-    use tower::ServiceExt;
+    use std::sync::Arc;
+
+    use reposage_runtime::http::{Probes, ReadyFlag};
 
     use super::*;
 
-    fn server() -> (Metrics, ServerState) {
+    #[test]
+    fn metrics_are_exposed_with_the_prefix() {
         let mut registry = Registry::with_prefix(PREFIX);
         let metrics = Metrics::new(&mut registry);
-        let state = ServerState {
-            registry: Arc::new(registry),
-            ready: Arc::new(AtomicBool::new(false)),
-        };
-        (metrics, state)
-    }
-
-    async fn get(state: &ServerState, path: &str) -> (StatusCode, Option<String>, String) {
-        let response = router(state.clone())
-            .oneshot(Request::get(path).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap().to_string());
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
-        (status, content_type, String::from_utf8(body.to_vec()).unwrap())
-    }
-
-    #[tokio::test]
-    async fn metrics_are_served_in_openmetrics_text_with_the_prefix() {
-        let (metrics, state) = server();
         metrics.reconciliations.inc();
         metrics.record_failure("kube");
         metrics.index_jobs_created.inc();
         metrics.observe_duration(Duration::from_millis(20));
-        let (status, content_type, body) = get(&state, "/metrics").await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(content_type.as_deref(), Some(OPENMETRICS_CONTENT_TYPE));
-        assert!(
-            body.contains("reposage_operator_reconciliations_total 1"),
-            "{body}"
-        );
-        assert!(
-            body.contains("reposage_operator_reconcile_failures_total{error=\"kube\"} 1"),
-            "{body}"
-        );
-        assert!(
-            body.contains("reposage_operator_index_jobs_created_total 1"),
-            "{body}"
-        );
-        assert!(
-            body.contains("reposage_operator_reconcile_duration_seconds_count 1"),
-            "{body}"
-        );
-        assert!(body.ends_with("# EOF\n"));
-    }
 
-    #[tokio::test]
-    async fn health_is_always_ok_and_readiness_waits_for_the_controller() {
-        let (_, state) = server();
-        assert_eq!(get(&state, "/healthz").await.0, StatusCode::OK);
-        assert_eq!(get(&state, "/readyz").await.0, StatusCode::SERVICE_UNAVAILABLE);
-        state.ready.store(true, Ordering::Relaxed);
-        assert_eq!(get(&state, "/readyz").await.0, StatusCode::OK);
+        let text = Probes::new(Arc::new(registry), ReadyFlag::new())
+            .encode_metrics()
+            .unwrap();
+
+        for expected in [
+            "reposage_operator_reconciliations_total 1",
+            "reposage_operator_reconcile_failures_total{error=\"kube\"} 1",
+            "reposage_operator_index_jobs_created_total 1",
+            "reposage_operator_reconcile_duration_seconds_count 1",
+        ] {
+            assert!(text.contains(expected), "{expected} missing from\n{text}");
+        }
     }
 }

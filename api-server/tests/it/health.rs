@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use reposage_api_server::{AppState, Limits};
+use reposage_api_server::{AppState, HttpLimits};
 use reposage_store::Store;
 use serde_json::json;
 use sqlx::PgPool;
@@ -54,9 +54,9 @@ async fn a_request_stuck_waiting_for_a_connection_times_out_with_a_408_problem(
         .await
         .unwrap();
     let held = pool.acquire().await.unwrap();
-    let state = AppState::new(Store::from_pool(pool.clone())).with_limits(Limits {
+    let state = AppState::new(Store::from_pool(pool.clone())).with_limits(HttpLimits {
         request_timeout: Duration::from_millis(200),
-        ..Limits::default()
+        ..HttpLimits::default()
     });
 
     let answer = get(&state, "/readyz").await;

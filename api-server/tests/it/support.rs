@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use reposage_api_server::{AppState, Limits, app};
+use reposage_api_server::{AppState, HttpLimits, app};
 use reposage_store::{
     BlobRow, CommitSha, FileKind, FileRow, NewRepository, RefKind, RepositoryId, RunId, RunKind, RunOutcome,
     RunStats, StageStatus, Store,
@@ -92,10 +92,10 @@ pub async fn post_json(state: &AppState, uri: &str, body: &Value) -> Answer {
 }
 
 /// Default limits with a small body limit, for the 413 tests.
-pub fn small_limits(max_body_bytes: usize) -> Limits {
-    Limits {
+pub fn small_limits(max_body_bytes: usize) -> HttpLimits {
+    HttpLimits {
         max_body_bytes,
-        ..Limits::default()
+        ..HttpLimits::default()
     }
 }
 

@@ -27,7 +27,7 @@ const MAX_SYMLINK_TARGET: usize = 4096;
 
 /// Caps of the analyse stage.
 #[derive(Debug, Clone)]
-pub(crate) struct Limits {
+pub(crate) struct AnalyseLimits {
     pub(crate) max_files: u64,
     pub(crate) parse_timeout: Duration,
     pub(crate) chunk_budget: ChunkBudget,
@@ -77,7 +77,7 @@ pub(crate) fn analyse_tree(
     checkout: &Checkout,
     classifier: &Classifier,
     previous: &HashMap<String, FileSummary>,
-    limits: &Limits,
+    limits: &AnalyseLimits,
     sender: &mpsc::Sender<Batch>,
     progress: &dyn Progress,
 ) -> Result<Structure> {
@@ -238,7 +238,7 @@ fn analyse_file(
     entry: &TreeEntry,
     classifier: &Classifier,
     path_reason: Option<SkipReason>,
-    limits: &Limits,
+    limits: &AnalyseLimits,
     batch: &mut Batch,
     counts: &mut CodeCounts,
 ) -> Result<AnalysedFile> {

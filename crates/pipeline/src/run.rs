@@ -18,7 +18,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tracing::{info, instrument, warn};
 
-use crate::analyse::{Batch, Limits, analyse_tree};
+use crate::analyse::{AnalyseLimits, Batch, analyse_tree};
 use crate::embed::embed_chunks;
 use crate::events::{
     AnalyseReport, EmbedReport, FetchReport, MetadataFound, PersistReport, StageRecorder, StageReport,
@@ -126,7 +126,7 @@ async fn pipeline(
     recorder.start(Stage::Analyse).await?;
     let previous = store.indexed_files(request.repository.id).await?;
     let classifier = Classifier::new(&request.include, &request.exclude, request.max_file_bytes)?;
-    let limits = Limits {
+    let limits = AnalyseLimits {
         max_files: request.max_files,
         parse_timeout: request.parse_timeout,
         chunk_budget: request.chunk_budget,

@@ -7,7 +7,9 @@
 //! - [`RetrievalArgs`]: the embedder and vector-store flags, checked into
 //!   [`RetrievalSettings`](reposage_contract::RetrievalSettings);
 //! - [`report`]: an error and its causes on one line, for logs, run records and exit messages;
-//! - [`shutdown_signal`]: SIGTERM or ctrl-c, for graceful shutdown.
+//! - [`shutdown_signal`]: SIGTERM or ctrl-c, for graceful shutdown;
+//! - [`http`] (feature `http`, for the servers): RFC 9457 problem documents and the `/healthz`,
+//!   `/readyz` and `/metrics` routes.
 //!
 //! This is the one crate whose job is to read the process environment on behalf of the binaries;
 //! the libraries below it take plain values.
@@ -15,6 +17,8 @@
 #![warn(missing_docs)]
 
 mod database;
+#[cfg(feature = "http")]
+pub mod http;
 mod logging;
 mod report;
 mod retrieval;

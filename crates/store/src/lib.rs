@@ -7,17 +7,18 @@
 
 #![warn(missing_docs)]
 
+mod code_metrics;
 mod error;
 mod files;
 mod ids;
 mod index_writer;
 mod metadata;
-mod metrics;
 mod repositories;
 mod retrieval;
 mod runs;
-mod search;
+mod substring;
 
+pub use code_metrics::{CodeMetrics, ComplexityDistribution, Hotspot, MINUTES_PER_LINE, TechnicalDebt};
 pub use error::{Error, Result};
 pub use files::{BlobRow, FileKind, FileRow, FileSummary};
 pub use ids::{CommitSha, RepositoryId, RunId};
@@ -28,7 +29,6 @@ pub use metadata::{
     DependencySummary, FileMetadata, KubernetesObjectRow, KubernetesObjectSummary, LicenseSummary,
     ManifestRow, ManifestSummary, ProjectFileSummary, ReadmeRow, ReadmeSummary, RepositoryOverview,
 };
-pub use metrics::{ComplexityDistribution, Hotspot, MINUTES_PER_LINE, RepositoryMetrics, TechnicalDebt};
 pub use reposage_contract::vocabulary::{ParseStatus, SkipReason, SymbolKind};
 pub use repositories::{NewRepository, RefKind, RepositoryRecord};
 pub use retrieval::{
@@ -36,7 +36,7 @@ pub use retrieval::{
     extend_from_bytes, vector_to_bytes,
 };
 pub use runs::{RunEvent, RunKind, RunOutcome, RunRecord, RunStats, RunStatus, StageStatus};
-pub use search::{SearchHit, SearchMatch, SearchQuery};
+pub use substring::{LineMatch, SubstringHit, SubstringQuery};
 
 use std::path::Path;
 use std::time::Duration;

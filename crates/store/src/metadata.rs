@@ -2,7 +2,6 @@
 //! them: the root README and license, manifests with their dependencies, project files and
 //! Kubernetes objects.
 
-use serde::Serialize;
 use sqlx::types::Json;
 
 use crate::{RepositoryId, Result, Store};
@@ -75,8 +74,7 @@ pub struct ManifestRow {
 }
 
 /// What a repository says about itself.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RepositoryOverview {
     /// The README closest to the root.
     pub readme: Option<ReadmeSummary>,
@@ -91,8 +89,7 @@ pub struct RepositoryOverview {
 }
 
 /// The README of the overview.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ReadmeSummary {
     /// Path.
     pub path: String,
@@ -106,8 +103,7 @@ pub struct ReadmeSummary {
 }
 
 /// The license of the overview.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct LicenseSummary {
     /// Path.
     pub path: String,
@@ -118,8 +114,7 @@ pub struct LicenseSummary {
 }
 
 /// A manifest with its dependencies.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ManifestSummary {
     /// Path.
     pub path: String,
@@ -147,8 +142,7 @@ pub struct ManifestSummary {
 }
 
 /// One dependency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct DependencySummary {
     /// Package name.
     pub name: String,
@@ -159,8 +153,7 @@ pub struct DependencySummary {
 }
 
 /// A project file.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ProjectFileSummary {
     /// Path.
     pub path: String,
@@ -171,8 +164,7 @@ pub struct ProjectFileSummary {
 }
 
 /// A Kubernetes object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct KubernetesObjectSummary {
     /// File.
     pub path: String,
@@ -207,7 +199,7 @@ impl Store {
         let manifests = sqlx::query_as(
             "SELECT f.path, m.ecosystem, m.name, m.version, m.description, m.license, m.entry_points,
                     m.workspace_members, m.error,
-                    COALESCE((SELECT jsonb_agg(jsonb_build_object('name', d.name, 'versionReq', d.version_req,
+                    COALESCE((SELECT jsonb_agg(jsonb_build_object('name', d.name, 'version_req', d.version_req,
                                                                   'kind', d.kind) ORDER BY d.id)
                               FROM dependencies d WHERE d.file_id = m.file_id), '[]'::jsonb) AS dependencies
              FROM manifests m JOIN files f ON f.id = m.file_id

@@ -1,6 +1,6 @@
 //! The hostile-repository rows of SECURITY.md that the structure stage handles.
 
-use reposage_store::{SearchQuery, Store};
+use reposage_store::{Store, SubstringQuery};
 use reposage_testkit::{Entry, GitFixture};
 use sqlx::PgPool;
 
@@ -33,7 +33,7 @@ async fn symlinks_are_recorded_with_their_target_and_never_followed(pool: PgPool
     assert_eq!(passwd.5, 0, "no lines: the target was not read");
     // nothing of /etc/passwd reached the database
     let hits = store
-        .search_substring(&SearchQuery {
+        .find_substring(&SubstringQuery {
             text: "root:x:0:0".into(),
             repository: None,
             limit: 10,
@@ -234,7 +234,7 @@ async fn a_200_mb_blob_is_recorded_too_large_without_being_read_and_the_run_succ
         .unwrap();
     assert_eq!(stored, 0);
     let hits = store
-        .search_substring(&SearchQuery {
+        .find_substring(&SubstringQuery {
             text: "must never read this file".into(),
             repository: None,
             limit: 10,

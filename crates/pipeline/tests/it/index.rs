@@ -1,5 +1,5 @@
 use reposage_analysis::RefRequest;
-use reposage_store::{RunStatus, SearchQuery, Store};
+use reposage_store::{RunStatus, Store, SubstringQuery};
 use reposage_testkit::{Entry, GitFixture};
 use sqlx::PgPool;
 
@@ -103,7 +103,7 @@ async fn indexed_contents_are_searchable_with_line_numbers(pool: PgPool) {
     index(&store, request).await;
 
     let hits = store
-        .search_substring(&SearchQuery {
+        .find_substring(&SubstringQuery {
             text: "BACKOFF_send".into(),
             repository: Some(repository),
             limit: 10,
@@ -116,7 +116,7 @@ async fn indexed_contents_are_searchable_with_line_numbers(pool: PgPool) {
     assert_eq!(hits[0].matches[0].text, "pub fn backoff_send() {");
 
     let by_path = store
-        .search_substring(&SearchQuery {
+        .find_substring(&SubstringQuery {
             text: "util.py".into(),
             repository: None,
             limit: 10,

@@ -1,9 +1,11 @@
-//! Substring search over indexed paths and file contents (the `pg_trgm` indexes serve `ILIKE`).
+//! Literal substring lookup over indexed paths and file contents, case-insensitive (the `pg_trgm`
+//! indexes serve `ILIKE`): what a `grep -i -F` over the stored index would find.
 //!
-//! This is the lexical floor; ranked full-text, regex, symbol and semantic search build on it in
-//! `retrieval`.
+//! It is not a search engine: ranked lexical, semantic and hybrid search is
+//! `reposage_retrieval::Searcher`. This answers exact questions about what was stored, such as
+//! whether a redacted secret appears anywhere.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::retrieval::escape_like;
 use crate::{RepositoryId, Result, Store};
@@ -15,7 +17,7 @@ const MAX_LINE_CHARS: i32 = 300;
 
 /// A substring query.
 #[derive(Debug, Clone)]
-pub struct SearchQuery {
+pub struct SubstringQuery {
     /// The text to find, case-insensitively. Matched literally: `%`, `_` and `\` have no special meaning.
     pub text: String,
     /// Restrict to one repository.
@@ -25,8 +27,8 @@ pub struct SearchQuery {
 }
 
 /// A file that matches, with the matching lines.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct SearchHit {
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SubstringHit {
     /// The repository it belongs to.
     pub repository_id: RepositoryId,
     /// That repository's namespace.
@@ -43,12 +45,12 @@ pub struct SearchHit {
     pub path_match: bool,
     /// Matching lines of the content (up to five per file).
     #[sqlx(json)]
-    pub matches: Vec<SearchMatch>,
+    pub matches: Vec<LineMatch>,
 }
 
 /// One matching line.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct SearchMatch {
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct LineMatch {
     /// 1-based line number.
     pub line: i64,
     /// The line (cut at 300 characters).
@@ -57,9 +59,9 @@ pub struct SearchMatch {
 
 impl Store {
     /// Files whose path or content contains `query.text`, paths matches first.
-    pub async fn search_substring(&self, query: &SearchQuery) -> Result<Vec<SearchHit>> {
+    pub async fn find_substring(&self, query: &SubstringQuery) -> Result<Vec<SubstringHit>> {
         let pattern = format!("%{}%", escape_like(&query.text));
-        let hits = sqlx::query_as::<_, SearchHit>(
+        let hits = sqlx::query_as::<_, SubstringHit>(
             "SELECT r.id AS repository_id, r.namespace, r.name AS repository, r.last_indexed_commit AS commit_sha,
                     f.path, f.language, f.path ILIKE $2 ESCAPE '\\' AS path_match,
                     COALESCE(m.matches, '[]'::jsonb) AS matches

@@ -12,17 +12,14 @@
 //! The debt ratio is remediation time over development time, at SonarQube's default of 30 minutes
 //! per line of code; the rating is SonarQube's grid: A ≤ 5 %, B ≤ 10 %, C ≤ 20 %, D ≤ 50 %, else E.
 
-use serde::Serialize;
-
 use crate::{RepositoryId, Result, Store};
 
 /// Minutes it takes to develop one line of code (SonarQube's default), the debt ratio's denominator.
 pub const MINUTES_PER_LINE: f64 = 30.0;
 
 /// Code metrics of one repository's current index.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RepositoryMetrics {
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeMetrics {
     /// Files with code analysis (a grammar parsed them).
     pub parsed_files: i64,
     /// Lines of code across analysed files.
@@ -44,8 +41,7 @@ pub struct RepositoryMetrics {
 }
 
 /// Functions per McCabe band.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct ComplexityDistribution {
     /// 1–5: simple.
     pub low: i64,
@@ -58,8 +54,7 @@ pub struct ComplexityDistribution {
 }
 
 /// A complex function.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Hotspot {
     /// Container path and name.
     pub qualified_name: String,
@@ -78,8 +73,7 @@ pub struct Hotspot {
 }
 
 /// Technical debt, SQALE-style (formula in the module docs).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TechnicalDebt {
     /// Estimated remediation time.
     pub minutes: f64,
@@ -114,11 +108,7 @@ impl TechnicalDebt {
 
 impl Store {
     /// Metrics of a repository's current index, with its `hotspots` most complex functions.
-    pub async fn repository_metrics(
-        &self,
-        repository_id: RepositoryId,
-        hotspots: i64,
-    ) -> Result<RepositoryMetrics> {
+    pub async fn code_metrics(&self, repository_id: RepositoryId, hotspots: i64) -> Result<CodeMetrics> {
         let (parsed_files, code_lines, maintainability, unmaintainable_files, file_debt): (i64, i64, f64, i64, f64) =
             sqlx::query_as(
                 "SELECT COUNT(*) FILTER (WHERE parse_status IS NOT NULL),
@@ -167,7 +157,7 @@ impl Store {
         .bind(hotspots)
         .fetch_all(&self.pool)
         .await?;
-        Ok(RepositoryMetrics {
+        Ok(CodeMetrics {
             parsed_files,
             code_lines,
             functions,
