@@ -255,14 +255,18 @@ impl ApiError {
                         .to_string(),
                 )
             }
-            E::Api(_) | E::Dimension { .. } => {
+            E::ApiStatus { .. }
+            | E::ApiUnreachable { .. }
+            | E::ApiClient { .. }
+            | E::UnusableEmbeddings { .. }
+            | E::Dimension { .. } => {
                 tracing::warn!(error = %report(&error), "the embedding API failed");
                 Self::Unavailable(
                     "the embedding service is not available; retry later, or search with mode=lexical"
                         .to_string(),
                 )
             }
-            E::Qdrant(_) => {
+            E::Qdrant { .. } => {
                 tracing::warn!(error = %report(&error), "the vector store failed");
                 Self::Unavailable(
                     "the vector store is not available; retry later, or search with mode=lexical".to_string(),

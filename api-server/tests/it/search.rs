@@ -463,8 +463,10 @@ async fn a_failing_embedding_service_degrades_hybrid_search_and_fails_semantic_s
     pool: PgPool,
 ) {
     let f = fixture(pool, true).await;
-    let down = f.with_embedder(FailingEmbedder::new(|| {
-        reposage_retrieval::Error::Api(UPSTREAM_SECRET.into())
+    let down = f.with_embedder(FailingEmbedder::new(|| reposage_retrieval::Error::ApiStatus {
+        status: 503,
+        message: UPSTREAM_SECRET.into(),
+        attempts: 3,
     }));
     let refused = f.with_embedder(FailingEmbedder::new(|| reposage_retrieval::Error::Unauthorized {
         status: 401,

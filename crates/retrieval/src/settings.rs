@@ -78,11 +78,12 @@ fn reveal(secret: &Option<Secret>) -> Result<Option<String>> {
     secret
         .as_ref()
         .map(|secret| {
-            secret.reveal().map_err(|e| match secret {
-                Secret::File(path) => {
-                    Error::Config(format!("cannot read the secret file {}: {e}", path.display()))
-                }
-                Secret::Value(_) => Error::Config(e.to_string()),
+            secret.reveal().map_err(|source| match secret {
+                Secret::File(path) => Error::SecretFile {
+                    path: path.clone(),
+                    source,
+                },
+                Secret::Value(_) => Error::Config(source.to_string()),
             })
         })
         .transpose()

@@ -321,7 +321,11 @@ impl reposage_retrieval::Embedder for DownEmbedder {
     }
 
     async fn embed(&self, _texts: &[String]) -> reposage_retrieval::Result<Vec<Vec<f32>>> {
-        Err(reposage_retrieval::Error::Api("connection refused".into()))
+        Err(reposage_retrieval::Error::ApiStatus {
+            status: 503,
+            message: "connection refused".into(),
+            attempts: 3,
+        })
     }
 }
 

@@ -53,7 +53,7 @@ pub trait Embedder: Send + Sync + fmt::Debug {
         let mut vectors = self.embed(&[query.to_string()]).await?;
         vectors
             .pop()
-            .ok_or_else(|| crate::Error::Api("no vector returned for the query".into()))
+            .ok_or_else(|| crate::Error::unusable("no vector returned for the query"))
     }
 }
 

@@ -15,8 +15,11 @@
 //!   [`OpenAiEmbedderConfig::max_backoff`], with random jitter in its upper half).
 //! - HTTP 401 and 403 fail at once with [`Error::Unauthorized`]: retrying a wrong key only burns
 //!   quota.
-//! - Anything else (400 for an unknown model, an answer that is not an embedding list) fails at
-//!   once with [`Error::Api`]; vectors of the wrong size fail with [`Error::Dimension`].
+//! - Anything else fails at once: another status (400 for an unknown model) with
+//!   [`Error::ApiStatus`], an answer that is not a usable embedding list with
+//!   [`Error::UnusableEmbeddings`], vectors of the wrong size with [`Error::Dimension`]. Retries
+//!   that run out end with [`Error::ApiStatus`] or [`Error::ApiUnreachable`], counting the
+//!   attempts.
 //!
 //! The API key is sent as `Authorization: Bearer …` (or Azure's `api-key` header) and appears
 //! nowhere else: not in [`fmt::Debug`] output, errors or logs.
@@ -75,7 +78,7 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 /// Model input length assumed for models this module does not know, in tokens.
 pub const DEFAULT_MAX_TOKENS: usize = 512;
 
-/// Longest part of an error answer's message kept in an [`Error::Api`].
+/// Longest part of an error answer's message kept in an [`Error::ApiStatus`].
 const MAX_ERROR_MESSAGE: usize = 300;
 /// Most bytes of an error answer read.
 const MAX_ERROR_BODY: usize = 16 * 1024;
@@ -254,7 +257,7 @@ fn random_fraction() -> f64 {
 impl OpenAiEmbedder {
     /// Checks `config` and builds the HTTP client; sends no request.
     ///
-    /// Fails with [`Error::Model`] when the configuration cannot work: an empty model name, a base
+    /// Fails with [`Error::Config`] when the configuration cannot work: an empty model name, a base
     /// URL that is not http(s), no dimension for an unknown model, a zero batch size or concurrency,
     /// or an API key with characters an HTTP header cannot carry.
     pub fn new(config: OpenAiEmbedderConfig) -> Result<Self> {
@@ -272,7 +275,7 @@ impl OpenAiEmbedder {
             timeout,
             azure,
         } = config;
-        let invalid = |message: String| Error::Model(message);
+        let invalid = |message: String| Error::Config(message);
         let model = model.trim().to_string();
         if model.is_empty() {
             return Err(invalid("the embedding model name is empty".into()));
@@ -399,19 +402,17 @@ impl OpenAiEmbedder {
                 Ok(response) => return self.vectors(response, batch.len()),
                 Err(error) => classify(error),
             };
+            let attempts = retry + 1;
             match failure {
-                Failure::Fatal(error) => return Err(error),
-                Failure::Transient { reason, retry_after } => {
+                Failure::Fatal(error) => return Err(error.after(attempts)),
+                Failure::Transient { error, retry_after } => {
                     if retry >= self.retry.max_retries {
-                        return Err(Error::Api(format!(
-                            "{reason} (gave up after {} attempts)",
-                            retry + 1
-                        )));
+                        return Err(error.after(attempts));
                     }
                     let delay = self.retry.delay(retry, retry_after);
                     tracing::warn!(
                         model = %self.info.id,
-                        %reason,
+                        reason = %error,
                         retry = retry + 1,
                         max_retries = self.retry.max_retries,
                         delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
@@ -427,7 +428,7 @@ impl OpenAiEmbedder {
     /// Checks an answer for `expected` texts and returns its vectors in input order, normalised.
     fn vectors(&self, response: EmbeddingResponse, expected: usize) -> Result<Vec<Vec<f32>>> {
         if response.data.len() != expected {
-            return Err(Error::Api(format!(
+            return Err(Error::unusable(format!(
                 "asked for {expected} embeddings, the API returned {}",
                 response.data.len()
             )));
@@ -436,12 +437,12 @@ impl OpenAiEmbedder {
         for (position, item) in response.data.into_iter().enumerate() {
             let index = item.index.unwrap_or(position);
             let slot = vectors.get_mut(index).ok_or_else(|| {
-                Error::Api(format!(
+                Error::unusable(format!(
                     "the API returned an embedding for input {index} of {expected}"
                 ))
             })?;
             if slot.is_some() {
-                return Err(Error::Api(format!(
+                return Err(Error::unusable(format!(
                     "the API returned input {index}'s embedding twice"
                 )));
             }
@@ -452,8 +453,8 @@ impl OpenAiEmbedder {
                 });
             }
             if item.embedding.iter().any(|x| !x.is_finite()) {
-                return Err(Error::Api(
-                    "the API returned an embedding with non-finite values".into(),
+                return Err(Error::unusable(
+                    "the API returned an embedding with non-finite values",
                 ));
             }
             let mut vector = item.embedding;
@@ -511,59 +512,98 @@ struct EmbeddingItem {
 
 /// What to do after a failed attempt.
 enum Failure {
-    /// Retry (after the server's `Retry-After` if it gave one).
+    /// Retry (after the server's `Retry-After` if it gave one); `error` is what to report when no
+    /// retry is left.
     Transient {
-        reason: String,
+        error: AttemptError,
         retry_after: Option<Duration>,
     },
     /// Give up with this error.
-    Fatal(Error),
+    Fatal(AttemptError),
+}
+
+/// How one attempt failed; [`AttemptError::after`] makes it the [`Error`] of the whole request.
+#[derive(Debug)]
+enum AttemptError {
+    /// The server answered an error status.
+    Status(HttpStatusError),
+    /// The request did not reach the server, or no answer came in time.
+    Transport(reqwest::Error),
+    /// Any other failure, already final.
+    Other(Error),
+}
+
+impl AttemptError {
+    /// The error of a request that made `attempts` attempts.
+    fn after(self, attempts: u32) -> Error {
+        match self {
+            AttemptError::Status(HttpStatusError { status, message, .. }) => Error::ApiStatus {
+                status,
+                message,
+                attempts,
+            },
+            AttemptError::Transport(source) => Error::ApiUnreachable { attempts, source },
+            AttemptError::Other(error) => error,
+        }
+    }
+}
+
+impl fmt::Display for AttemptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttemptError::Status(error) => error.fmt(f),
+            AttemptError::Transport(error) if error.is_timeout() => {
+                f.write_str("the embedding request timed out")
+            }
+            AttemptError::Transport(error) if error.is_connect() => {
+                f.write_str("cannot connect to the embedding API")
+            }
+            AttemptError::Transport(error) => write!(f, "embedding request failed: {error}"),
+            AttemptError::Other(error) => error.fmt(f),
+        }
+    }
 }
 
 fn classify(error: OpenAIError) -> Failure {
     match error {
         OpenAIError::Boxed(boxed) => match boxed.downcast::<HttpStatusError>() {
             Ok(status) => classify_status(*status),
-            Err(other) => Failure::Fatal(Error::Api(other.to_string())),
+            Err(other) => Failure::Fatal(AttemptError::Other(Error::ApiClient {
+                source: OpenAIError::Boxed(other),
+            })),
         },
         OpenAIError::ApiError(response) => classify_status(HttpStatusError {
             status: response.status_code.as_u16(),
             retry_after: None,
             message: response.api_error.message,
         }),
-        OpenAIError::Reqwest(error) => {
-            let is_builder = error.is_builder();
-            let reason = if error.is_timeout() {
-                "the embedding request timed out".to_string()
-            } else if error.is_connect() {
-                "cannot connect to the embedding API".to_string()
-            } else {
-                format!("embedding request failed: {}", error.without_url())
-            };
-            if is_builder {
-                Failure::Fatal(Error::Api(reason))
-            } else {
-                Failure::Transient {
-                    reason,
-                    retry_after: None,
-                }
-            }
+        OpenAIError::Reqwest(error) if error.is_builder() => {
+            Failure::Fatal(AttemptError::Other(Error::ApiClient {
+                source: OpenAIError::Reqwest(error.without_url()),
+            }))
         }
-        OpenAIError::JSONDeserialize(error, _content) => Failure::Fatal(Error::Api(format!(
-            "the answer is not an embedding list: {error}"
-        ))),
-        other => Failure::Fatal(Error::Api(other.to_string())),
+        OpenAIError::Reqwest(error) => Failure::Transient {
+            error: AttemptError::Transport(error.without_url()),
+            retry_after: None,
+        },
+        OpenAIError::JSONDeserialize(error, _content) => {
+            Failure::Fatal(AttemptError::Other(Error::UnusableEmbeddings {
+                problem: "the answer is not an embedding list".to_string(),
+                source: Some(error),
+            }))
+        }
+        other => Failure::Fatal(AttemptError::Other(Error::ApiClient { source: other })),
     }
 }
 
 fn classify_status(error: HttpStatusError) -> Failure {
     match error.status {
-        401 | 403 => Failure::Fatal(Error::Unauthorized { status: error.status }),
+        401 | 403 => Failure::Fatal(AttemptError::Other(Error::Unauthorized { status: error.status })),
         408 | 429 | 500..=599 => Failure::Transient {
             retry_after: error.retry_after,
-            reason: error.to_string(),
+            error: AttemptError::Status(error),
         },
-        _ => Failure::Fatal(Error::Api(error.to_string())),
+        _ => Failure::Fatal(AttemptError::Status(error)),
     }
 }
 
@@ -703,7 +743,7 @@ mod tests {
         let unknown = OpenAiEmbedderConfig::new("http://localhost:11434/v1", "nomic-embed-text");
         assert!(matches!(
             OpenAiEmbedder::new(unknown.clone()),
-            Err(Error::Model(_))
+            Err(Error::Config(_))
         ));
         let embedder = OpenAiEmbedder::new(OpenAiEmbedderConfig {
             dimension: Some(768),
@@ -729,7 +769,7 @@ mod tests {
             dimension: Some(256),
             ..config()
         };
-        assert!(matches!(OpenAiEmbedder::new(wrong), Err(Error::Model(_))));
+        assert!(matches!(OpenAiEmbedder::new(wrong), Err(Error::Config(_))));
     }
 
     #[test]
@@ -816,17 +856,23 @@ mod tests {
         };
         assert!(matches!(
             status(401),
-            Failure::Fatal(Error::Unauthorized { status: 401 })
+            Failure::Fatal(AttemptError::Other(Error::Unauthorized { status: 401 }))
         ));
         assert!(matches!(
             status(403),
-            Failure::Fatal(Error::Unauthorized { status: 403 })
+            Failure::Fatal(AttemptError::Other(Error::Unauthorized { status: 403 }))
         ));
         for transient in [408, 429, 500, 502, 503, 504] {
             assert!(matches!(status(transient), Failure::Transient { .. }));
         }
         for fatal in [400, 404, 413, 422] {
-            assert!(matches!(status(fatal), Failure::Fatal(Error::Api(_))));
+            let Failure::Fatal(error) = status(fatal) else {
+                panic!("HTTP {fatal} must not be retried");
+            };
+            assert!(matches!(
+                error.after(1),
+                Error::ApiStatus { status, attempts: 1, .. } if status == fatal
+            ));
         }
     }
 

@@ -460,7 +460,10 @@ impl VectorStore for EmbeddedStore {
                 let loaded = loaded.clone();
                 tokio::task::spawn_blocking(move || loaded.vectors.nearest(&query, &filter, k))
                     .await
-                    .map_err(|e| Error::Api(format!("vector search worker failed: {e}")))?
+                    .map_err(|source| Error::Worker {
+                        task: "vector search",
+                        source,
+                    })?
             };
             hits.extend(nearest.into_iter().map(|(score, row)| VectorHit {
                 repository,

@@ -148,14 +148,14 @@ impl QdrantStore {
         let url = url.trim().to_string();
         let display_url = crate::secrets::redact(&url).text.into_owned();
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(Error::Qdrant(format!(
+            return Err(Error::Config(format!(
                 "the Qdrant URL {display_url} must start with http:// or https://"
             )));
         }
         let prefix = sanitise(&collection_prefix);
         if prefix.is_empty() {
-            return Err(Error::Qdrant(
-                "the collection prefix needs a letter or digit".into(),
+            return Err(Error::Config(
+                "the Qdrant collection prefix needs a letter or digit".into(),
             ));
         }
         let api_key = api_key
@@ -169,11 +169,11 @@ impl QdrantStore {
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .skip_compatibility_check()
             .build()
-            .map_err(|e| qdrant_error(&format!("cannot use the Qdrant URL {display_url}"), e))?;
+            .map_err(|e| qdrant_error(&format!("connecting to {display_url}"), e))?;
         let health = client
             .health_check()
             .await
-            .map_err(|e| qdrant_error(&format!("Qdrant at {display_url} does not answer"), e))?;
+            .map_err(|e| qdrant_error(&format!("the health check of {display_url}"), e))?;
         tracing::debug!(url = %display_url, version = %health.version, "connected to Qdrant");
         Ok(Self {
             client,
@@ -279,7 +279,11 @@ impl VectorStore for QdrantStore {
             model.check_dimension(point.vector.len())?;
         }
         let Some(collection) = self.prepare(model, true).await? else {
-            return Err(Error::Qdrant("the collection could not be created".into()));
+            return Err(Error::Qdrant {
+                operation: "creating the collection".into(),
+                code: None,
+                message: "the collection is still missing after creating it".into(),
+            });
         };
         for request in upsert_points(&collection, points) {
             self.client
@@ -461,7 +465,7 @@ fn qdrant_point_id(repository: RepositoryId, content_hash: &str) -> PointId {
 /// The request creating a collection of `dimension`-long vectors compared by cosine.
 fn create_collection_request(collection: &str, dimension: usize) -> Result<CreateCollection> {
     let size =
-        u64::try_from(dimension).map_err(|_| Error::Qdrant(format!("dimension {dimension} is too large")))?;
+        u64::try_from(dimension).map_err(|_| Error::Config(format!("dimension {dimension} is too large")))?;
     Ok(CreateCollectionBuilder::new(collection)
         .vectors_config(VectorParamsBuilder::new(size, Distance::Cosine))
         .build())
@@ -670,21 +674,24 @@ fn hit(point: ScoredPoint) -> Option<VectorHit> {
 
 /// An [`Error::Qdrant`] saying what failed and Qdrant's code and message (redacted).
 fn qdrant_error(context: &str, error: QdrantError) -> Error {
-    let detail = match &error {
+    let (code, message) = match &error {
         QdrantError::ResponseError { status } => {
-            format!("{:?}: {}", status.code(), status.message())
+            (Some(format!("{:?}", status.code())), status.message().to_string())
         }
         QdrantError::ResourceExhaustedError {
             status,
             retry_after_seconds,
-        } => format!(
-            "{:?}: {} (retry after {retry_after_seconds} s)",
-            status.code(),
-            status.message()
+        } => (
+            Some(format!("{:?}", status.code())),
+            format!("{} (retry after {retry_after_seconds} s)", status.message()),
         ),
-        other => other.to_string(),
+        other => (None, other.to_string()),
     };
-    Error::Qdrant(format!("{context}: {}", crate::secrets::redact(&detail).text))
+    Error::Qdrant {
+        operation: context.to_string(),
+        code,
+        message: crate::secrets::redact(&message).text.into_owned(),
+    }
 }
 
 #[cfg(test)]

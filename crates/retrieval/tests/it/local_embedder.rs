@@ -226,6 +226,6 @@ fn a_missing_model_directory_says_how_to_get_the_model() {
     assert!(error.contains("tokenizer.json, model.safetensors"), "{error}");
     assert!(matches!(
         MiniLmTokens::load(dir.path()),
-        Err(reposage_retrieval::Error::Model(_))
+        Err(reposage_retrieval::Error::ModelMissing { missing, .. }) if missing == ["tokenizer.json"]
     ));
 }

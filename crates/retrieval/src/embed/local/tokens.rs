@@ -8,7 +8,6 @@ use std::sync::Arc;
 use reposage_analysis::chunk::{ApproximateTokens, TokenCounter};
 use tokenizers::Tokenizer;
 
-use super::HOW_TO_GET_A_MODEL;
 use crate::{Error, Result};
 
 /// Counts tokens with a model's WordPiece tokenizer, for chunking: tokens without `[CLS]`/`[SEP]`,
@@ -27,21 +26,22 @@ impl MiniLmTokens {
     /// weights.
     ///
     /// # Errors
-    /// [`Error::Model`] when `tokenizer.json` is missing or unreadable, saying how to get a model.
+    /// [`Error::ModelMissing`] when `tokenizer.json` is missing (saying how to get a model),
+    /// [`Error::ModelInvalid`] when it is not a tokenizer.
     pub fn load(model_dir: impl AsRef<Path>) -> Result<Self> {
         let path = model_dir.as_ref().join("tokenizer.json");
         if !path.is_file() {
-            return Err(Error::Model(format!(
-                "{} does not exist; {HOW_TO_GET_A_MODEL}",
-                path.display()
-            )));
+            return Err(Error::ModelMissing {
+                dir: model_dir.as_ref().to_path_buf(),
+                missing: vec!["tokenizer.json"],
+            });
         }
-        let mut tokenizer = Tokenizer::from_file(&path)
-            .map_err(|e| Error::Model(format!("cannot read {}: {e}", path.display())))?;
+        let mut tokenizer =
+            Tokenizer::from_file(&path).map_err(|e| Error::model_invalid(&path, "not a tokenizer", e))?;
         tokenizer.with_padding(None);
         tokenizer
             .with_truncation(None)
-            .map_err(|e| Error::Model(format!("{}: {e}", path.display())))?;
+            .map_err(|e| Error::model_invalid(&path, "cannot turn truncation off", e))?;
         Ok(MiniLmTokens {
             tokenizer: Arc::new(tokenizer),
         })
