@@ -213,23 +213,26 @@ impl JobRetrievalArgs {
             job_qdrant_api_key_secret,
         } = self;
         let mut secrets = Vec::new();
-        let mut mount =
-            |flag: &str, secret: Option<String>, volume: &str, dir: &str| -> Result<Option<Secret>> {
-                let Some(name) = secret.map(|s| s.trim().to_string()) else {
-                    return Ok(None);
-                };
-                if !is_dns_subdomain(&name) {
-                    return Err(Error::InvalidConfig(format!(
-                        "--{flag} {name:?} is not a Secret name (lower-case letters, digits and '-')"
-                    )));
-                }
-                secrets.push(SecretMount {
-                    secret_name: name,
-                    volume: volume.to_string(),
-                    mount_path: dir.to_string(),
-                });
-                Ok(Some(Secret::File(PathBuf::from(dir).join(API_KEY_SECRET_KEY))))
+        let mut mount = |flag: &str,
+                         secret: Option<String>,
+                         volume: &str,
+                         dir: &str|
+         -> Result<Option<Secret>> {
+            let Some(name) = secret.map(|s| s.trim().to_string()) else {
+                return Ok(None);
             };
+            if !reposage_crd::names::is_dns_subdomain(&name) {
+                return Err(Error::InvalidConfig(format!(
+                    "--{flag} {name:?} is not a Secret name (dot-separated labels of lower-case letters, digits and '-')"
+                )));
+            }
+            secrets.push(SecretMount {
+                secret_name: name,
+                volume: volume.to_string(),
+                mount_path: dir.to_string(),
+            });
+            Ok(Some(Secret::File(PathBuf::from(dir).join(API_KEY_SECRET_KEY))))
+        };
         let embedder = match job_embedder {
             EmbedderKind::None => EmbedderSettings::None,
             EmbedderKind::Local => EmbedderSettings::Local {
@@ -273,18 +276,6 @@ impl JobRetrievalArgs {
             secrets,
         })
     }
-}
-
-/// True for a valid Kubernetes object name of the DNS-subdomain kind (Secrets): lower-case letters,
-/// digits, `-` and `.`, at most 253 characters, starting and ending with an alphanumeric.
-fn is_dns_subdomain(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 253
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && !name.starts_with(['-', '.'])
-        && !name.ends_with(['-', '.'])
 }
 
 /// The validated configuration the operator runs with.
@@ -634,6 +625,19 @@ mod tests {
             error.to_string().contains("--job-openai-api-key-secret"),
             "{error}"
         );
+        // Every dot-separated label is checked, not only the name's ends.
+        for bad in ["a..b", "-a.b", "a.-b"] {
+            let error = parse(&[
+                "--job-vector-store",
+                "qdrant",
+                "--job-qdrant-url",
+                "http://qdrant:6334",
+                &format!("--job-qdrant-api-key-secret={bad}"),
+            ])
+            .resolve()
+            .unwrap_err();
+            assert!(error.to_string().contains("not a Secret name"), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -393,6 +393,7 @@ mod tests {
     use k8s_openapi::api::batch::v1::{JobCondition, JobStatus};
     use k8s_openapi::api::core::v1::ResourceRequirements;
     use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    use reposage_crd::names::is_dns_label;
     use reposage_crd::{RepositoryLimits, RepositorySpec, SecretReference};
 
     use super::*;
@@ -887,16 +888,6 @@ mod tests {
             build_index_job(&bad_uid, &settings()),
             Err(Error::InvalidUid { .. })
         ));
-    }
-
-    fn is_dns_label(name: &str) -> bool {
-        !name.is_empty()
-            && name.len() <= 63
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && !name.starts_with('-')
-            && !name.ends_with('-')
     }
 
     fn job_with(status: JobStatus) -> Job {

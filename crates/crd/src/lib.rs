@@ -14,6 +14,7 @@
 pub mod analysis_query;
 pub mod conditions;
 pub mod generate;
+pub mod names;
 pub mod repository;
 
 pub use analysis_query::{AnalysisQuery, AnalysisQuerySpec, AnalysisQueryStatus, Citation, RefreshPolicy};

@@ -250,6 +250,17 @@ impl RepositorySpec {
         if let Some(git_ref) = &self.git_ref {
             git_ref.validate()?;
         }
+        if let Some(secret) = &self.secret_ref
+            && !crate::names::is_dns_subdomain(&secret.name)
+        {
+            return Err(ValidationError::new(
+                "spec.secretRef.name",
+                format!(
+                    "{:?} is not a Secret name (dot-separated labels of lower-case letters, digits and '-')",
+                    secret.name
+                ),
+            ));
+        }
         self.interval()?;
         self.timeout()?;
         for (field, patterns) in [("spec.include", &self.include), ("spec.exclude", &self.exclude)] {

@@ -65,6 +65,28 @@ fn a_ref_must_name_exactly_one_of_branch_tag_or_commit() {
 }
 
 #[test]
+fn a_secret_ref_must_name_a_secret() {
+    let with_secret = |name: &str| -> RepositorySpec {
+        serde_json::from_value(serde_json::json!({
+            "url": "https://github.com/a/b",
+            "secretRef": { "name": name },
+        }))
+        .unwrap()
+    };
+    with_secret("git-credentials").validate().unwrap();
+    with_secret("team.git-credentials").validate().unwrap();
+    for bad in ["Git", "a..b", "-a.b", "a.b-", "../etc", "a b"] {
+        let error = with_secret(bad).validate().unwrap_err();
+        assert_eq!(error.field, "spec.secretRef.name", "{bad}");
+        assert!(
+            error.message.contains("not a Secret name"),
+            "{bad}: {}",
+            error.message
+        );
+    }
+}
+
+#[test]
 fn intervals_and_timeouts_are_go_durations_with_defaults() {
     let mut s = spec("https://github.com/a/b");
     assert_eq!(s.interval().unwrap(), std::time::Duration::from_secs(600));

@@ -359,17 +359,25 @@ async fn the_api_key_is_sent_as_a_bearer_token_and_never_shown_in_debug() {
 
 #[tokio::test]
 async fn a_request_over_the_timeout_is_abandoned_and_retried() {
-    // The first request hangs until the client abandons it; the timeout only has to be longer
-    // than the retry's prompt local answer, so it is generous for a loaded machine.
-    let server = TestServer::start(4, &[Reply::Hang]).await;
+    // Every request hangs, so each attempt ends only by the client's timeout: the test holds
+    // however slow the machine is. Two requests reaching the server show the first was abandoned
+    // and retried; the error counts both attempts and keeps the transport's timeout as its source.
+    let server = TestServer::start(4, &[Reply::Hang, Reply::Hang]).await;
     let embedder = OpenAiEmbedder::new(OpenAiEmbedderConfig {
-        timeout: Duration::from_secs(1),
+        timeout: Duration::from_millis(200),
+        max_retries: 1,
         ..server.config(4)
     })
     .expect("embedder");
-    let vectors = embedder.embed(&texts(2)).await.expect("embeddings");
-    assert_eq!(vectors.len(), 2);
-    assert_eq!(server.seen().len(), 2, "one timed out, one answered");
+    let error = embedder
+        .embed(&texts(2))
+        .await
+        .expect_err("every attempt timed out");
+    match &error {
+        Error::ApiUnreachable { attempts: 2, source } => assert!(source.is_timeout(), "{source:?}"),
+        other => panic!("expected a timed-out, unreachable API: {other:?}"),
+    }
+    assert_eq!(server.seen().len(), 2, "both attempts reached the server");
 }
 
 #[tokio::test]
