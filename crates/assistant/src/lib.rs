@@ -1,0 +1,2 @@
+//! RepoSage's assistant: answers questions about indexed repositories.
+#![warn(missing_docs)]
