@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+mod browse;
 mod code_metrics;
 mod error;
 mod files;
@@ -18,6 +19,7 @@ mod retrieval;
 mod runs;
 mod substring;
 
+pub use browse::{CallSite, ChunkSymbol, DirectoryEntry, FileLines, IndexedFile, SymbolMatch};
 pub use code_metrics::{CodeMetrics, ComplexityDistribution, Hotspot, MINUTES_PER_LINE, TechnicalDebt};
 pub use error::{Error, Result};
 pub use files::{BlobRow, FileKind, FileRow, FileSummary};

@@ -1,0 +1,406 @@
+//! Finding candidate context for a question.
+
+use std::collections::HashMap;
+
+use reposage_retrieval::query::MAX_QUERY_CHARS;
+use reposage_retrieval::{SearchHit, SearchMode, SearchRequest, Searcher};
+use reposage_store::{ChunkRecord, RepositoryId, Store};
+
+use super::terms::{QuestionTerms, is_overview_question};
+use super::{ContextItem, FoundBy};
+use crate::request::Turn;
+use crate::{Error, Result};
+
+/// How much the builder looks for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ContextSettings {
+    /// Hits asked of each search.
+    pub search_limit: usize,
+    /// Symbols looked up per identifier the question names.
+    pub symbols_per_identifier: i64,
+    /// Longest item, in lines (a symbol or file named by the question is cut to it).
+    pub max_item_lines: i32,
+    /// Lines of the README and of each root manifest given for questions about the project.
+    pub overview_lines: i32,
+    /// Below this relevance nothing counts as found, and the answer says so instead of guessing.
+    pub min_relevance: f32,
+}
+
+impl Default for ContextSettings {
+    fn default() -> Self {
+        ContextSettings {
+            search_limit: 16,
+            symbols_per_identifier: 3,
+            max_item_lines: 120,
+            overview_lines: 60,
+            min_relevance: 0.2,
+        }
+    }
+}
+
+/// Relevance of a symbol the question names exactly.
+const NAMED_SYMBOL_SCORE: f32 = 0.9;
+/// Relevance of a file the question names.
+const NAMED_PATH_SCORE: f32 = 0.85;
+/// Relevance of the README and manifests for a question about the project.
+const OVERVIEW_SCORE: f32 = 0.7;
+/// Relevance of the best lexical-only hit (semantic hits carry their cosine similarity).
+const LEXICAL_SCORE: f32 = 0.5;
+
+/// Candidates for a question, before packing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Gathered {
+    /// Candidate items, unnumbered, each checked against the index.
+    pub candidates: Vec<ContextItem>,
+    /// Queries searched.
+    pub queries: Vec<String>,
+    /// Repository facts (not citable).
+    pub facts: Vec<String>,
+}
+
+/// Gathers context from the index.
+#[derive(Debug, Clone)]
+pub struct ContextBuilder {
+    store: Store,
+    searcher: Searcher,
+    settings: ContextSettings,
+}
+
+impl ContextBuilder {
+    /// A builder searching with `searcher` and reading from `store`.
+    pub fn new(store: Store, searcher: Searcher, settings: ContextSettings) -> Self {
+        ContextBuilder {
+            store,
+            searcher,
+            settings,
+        }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &ContextSettings {
+        &self.settings
+    }
+
+    /// The store read from.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The searcher.
+    pub fn searcher(&self) -> &Searcher {
+        &self.searcher
+    }
+
+    /// Candidates for `question` (with the conversation so far) over `repositories`.
+    pub async fn gather(
+        &self,
+        question: &str,
+        history: &[Turn],
+        repositories: &[RepositoryId],
+    ) -> Result<Gathered> {
+        let mut gathered = Gathered::default();
+        let mut queries = vec![search_text(question)];
+        // A follow-up ("and where is it called?") leans on the previous question.
+        if let Some(previous) = history.last() {
+            queries.push(search_text(&format!("{} {question}", previous.question)));
+        }
+        for query in queries.into_iter().filter(|q| !q.trim().is_empty()) {
+            let hits = self.search(&query, repositories).await?;
+            gathered.queries.push(query.clone());
+            let found = self.chunk_items(&hits, &query).await?;
+            gathered.candidates.extend(found);
+        }
+
+        let terms = QuestionTerms::of(question);
+        for identifier in &terms.identifiers {
+            let items = self.symbol_items(repositories, identifier).await?;
+            gathered.candidates.extend(items);
+        }
+        for path in &terms.paths {
+            let items = self.path_items(repositories, path).await?;
+            gathered.candidates.extend(items);
+        }
+        if is_overview_question(question) {
+            for repository in repositories {
+                self.overview(*repository, &mut gathered).await?;
+            }
+        }
+        self.check_against_index(&mut gathered.candidates).await?;
+        Ok(gathered)
+    }
+
+    /// Runs a hybrid search (lexical only when no embedder is configured).
+    pub async fn search(&self, query: &str, repositories: &[RepositoryId]) -> Result<Vec<SearchHit>> {
+        let request = SearchRequest {
+            query: query.to_string(),
+            mode: SearchMode::Hybrid,
+            limit: self.settings.search_limit,
+            repositories: repositories.to_vec(),
+        };
+        match self.searcher.search(&request).await {
+            Ok(results) => Ok(results.hits),
+            Err(reposage_retrieval::Error::InvalidQuery(_)) => Ok(Vec::new()),
+            Err(error) => Err(Error::Retrieval(error)),
+        }
+    }
+
+    /// Items for search hits, with their chunk's text and enclosing symbol.
+    pub async fn chunk_items(&self, hits: &[SearchHit], query: &str) -> Result<Vec<ContextItem>> {
+        let ids: Vec<i64> = hits.iter().map(|h| h.chunk_id).collect();
+        let records: HashMap<i64, ChunkRecord> = self
+            .store
+            .chunk_records(&ids)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let symbols: HashMap<i64, _> = self
+            .store
+            .chunk_symbols(&ids)
+            .await?
+            .into_iter()
+            .map(|s| (s.chunk_id, s))
+            .collect();
+        let mut items = Vec::with_capacity(hits.len());
+        for (rank, hit) in hits.iter().enumerate() {
+            let (Some(record), Some(commit_sha)) = (records.get(&hit.chunk_id), hit.commit_sha.clone())
+            else {
+                continue;
+            };
+            let symbol = symbols.get(&hit.chunk_id);
+            // The signature and doc are worth their tokens only when the chunk starts inside the
+            // symbol, below its head.
+            let inner = symbol.filter(|s| s.start_line < record.start_line);
+            let score = match (hit.explanation.semantic, hit.explanation.lexical) {
+                (Some(semantic), _) => semantic.score.clamp(0.0, 1.0),
+                (None, Some(_)) => LEXICAL_SCORE / (1.0 + 0.1 * rank as f32),
+                (None, None) => 0.0,
+            };
+            items.push(ContextItem {
+                number: 0,
+                repository_id: record.repository_id,
+                repository: format!("{}/{}", record.namespace, record.repository),
+                commit_sha,
+                path: record.path.clone(),
+                start_line: record.start_line,
+                end_line: record.end_line,
+                file_lines: 0,
+                chunk_id: Some(record.id),
+                language: record.language.clone(),
+                symbol_path: record.symbol_path.clone(),
+                symbol_kind: record.symbol_kind.clone(),
+                signature: inner.and_then(|s| s.signature.clone()),
+                doc: inner.and_then(|s| s.doc.clone()),
+                text: record.text.clone(),
+                score,
+                found_by: FoundBy::Search {
+                    query: query.to_string(),
+                },
+            });
+        }
+        Ok(items)
+    }
+
+    /// Items for the symbols named `identifier`: their declaration's lines.
+    pub async fn symbol_items(
+        &self,
+        repositories: &[RepositoryId],
+        identifier: &str,
+    ) -> Result<Vec<ContextItem>> {
+        let symbols = self
+            .store
+            .find_symbols(repositories, identifier, self.settings.symbols_per_identifier)
+            .await?;
+        let mut items = Vec::new();
+        for symbol in symbols {
+            let end = symbol
+                .end_line
+                .min(symbol.start_line + self.settings.max_item_lines - 1);
+            let Some(lines) = self
+                .store
+                .file_lines(symbol.repository_id, &symbol.path, symbol.start_line, end)
+                .await?
+            else {
+                continue;
+            };
+            let Some(mut item) = self
+                .file_item(
+                    lines,
+                    FoundBy::Symbol {
+                        name: identifier.to_string(),
+                    },
+                )
+                .await?
+            else {
+                continue;
+            };
+            item.symbol_path = Some(symbol.qualified_name);
+            item.symbol_kind = Some(symbol.kind);
+            item.doc = symbol.doc;
+            item.score = if symbol.name == identifier || item.symbol_path.as_deref() == Some(identifier) {
+                NAMED_SYMBOL_SCORE
+            } else {
+                NAMED_SYMBOL_SCORE - 0.1
+            };
+            items.push(item);
+        }
+        Ok(items)
+    }
+
+    /// The first lines of the file at `path` in each repository that has it.
+    pub async fn path_items(&self, repositories: &[RepositoryId], path: &str) -> Result<Vec<ContextItem>> {
+        let mut items = Vec::new();
+        for repository in repositories {
+            if let Some(lines) = self
+                .store
+                .file_lines(*repository, path, 1, self.settings.max_item_lines)
+                .await?
+                && let Some(mut item) = self.file_item(lines, FoundBy::Path { path: path.into() }).await?
+            {
+                item.score = NAMED_PATH_SCORE;
+                items.push(item);
+            }
+        }
+        Ok(items)
+    }
+
+    /// The README's and root manifests' first lines, and the repository's facts.
+    pub(crate) async fn overview(&self, repository: RepositoryId, gathered: &mut Gathered) -> Result<()> {
+        let overview = self.store.repository_overview(repository).await?;
+        let record = self.store.get_repository(repository).await?;
+        let name = format!("{}/{}", record.namespace, record.name);
+        let mut paths = Vec::new();
+        if let Some(readme) = &overview.readme {
+            paths.push(readme.path.clone());
+            if let Some(title) = &readme.title {
+                gathered.facts.push(format!("{name}: README title \"{title}\""));
+            }
+        }
+        if let Some(license) = &overview.license {
+            gathered
+                .facts
+                .push(format!("{name}: license {} ({})", license.spdx_id, license.path));
+        }
+        for manifest in &overview.manifests {
+            let mut fact = format!("{name}: {} manifest {}", manifest.ecosystem, manifest.path);
+            if let Some(package) = &manifest.name {
+                fact.push_str(&format!(" (package {package}"));
+                if let Some(description) = &manifest.description {
+                    fact.push_str(&format!(": {description}"));
+                }
+                fact.push(')');
+            }
+            fact.push_str(&format!(", {} dependencies", manifest.dependencies.len()));
+            gathered.facts.push(fact);
+            if !manifest.path.contains('/') {
+                paths.push(manifest.path.clone());
+            }
+        }
+        for path in paths.into_iter().take(4) {
+            if let Some(lines) = self
+                .store
+                .file_lines(repository, &path, 1, self.settings.overview_lines)
+                .await?
+                && let Some(mut item) = self.file_item(lines, FoundBy::Overview).await?
+            {
+                item.score = OVERVIEW_SCORE;
+                gathered.candidates.push(item);
+            }
+        }
+        Ok(())
+    }
+
+    /// An item of file lines read from the index.
+    pub async fn file_item(
+        &self,
+        lines: reposage_store::FileLines,
+        found_by: FoundBy,
+    ) -> Result<Option<ContextItem>> {
+        let file = lines.file;
+        let Some(commit_sha) = file.commit_sha else {
+            return Ok(None);
+        };
+        let record = self.store.get_repository(file.repository_id).await?;
+        Ok(Some(ContextItem {
+            number: 0,
+            repository_id: file.repository_id,
+            repository: format!("{}/{}", record.namespace, record.name),
+            commit_sha,
+            path: file.path,
+            start_line: lines.start_line,
+            end_line: lines.end_line,
+            file_lines: file.lines,
+            chunk_id: None,
+            language: file.language,
+            symbol_path: None,
+            symbol_kind: None,
+            signature: None,
+            doc: None,
+            text: with_final_newline(lines.text),
+            score: 0.0,
+            found_by,
+        }))
+    }
+
+    /// Drops candidates whose file is no longer indexed at their commit or whose lines are not
+    /// inside it, and records each file's length (what citations are checked against).
+    pub async fn check_against_index(&self, items: &mut Vec<ContextItem>) -> Result<()> {
+        let mut keys: Vec<(RepositoryId, String)> =
+            items.iter().map(|i| (i.repository_id, i.path.clone())).collect();
+        keys.sort();
+        keys.dedup();
+        let files: HashMap<(RepositoryId, String), reposage_store::IndexedFile> = self
+            .store
+            .find_files(&keys)
+            .await?
+            .into_iter()
+            .map(|f| ((f.repository_id, f.path.clone()), f))
+            .collect();
+        items.retain_mut(|item| {
+            let Some(file) = files.get(&(item.repository_id, item.path.clone())) else {
+                return false;
+            };
+            item.file_lines = file.lines;
+            file.commit_sha.as_deref() == Some(item.commit_sha.as_str())
+                && item.start_line >= 1
+                && item.start_line <= item.end_line
+                && item.end_line <= file.lines
+        });
+        Ok(())
+    }
+}
+
+/// The question as a search query: words and identifiers only, so nothing in it is taken for query
+/// syntax (phrases, regexes, filters).
+pub(crate) fn search_text(question: &str) -> String {
+    let mut text = String::with_capacity(question.len());
+    for c in question.chars() {
+        if c.is_alphanumeric() || c == '_' {
+            text.push(c);
+        } else if !text.ends_with(' ') {
+            text.push(' ');
+        }
+    }
+    text.trim().chars().take(MAX_QUERY_CHARS).collect()
+}
+
+fn with_final_newline(mut text: String) -> String {
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_question_becomes_a_query_without_syntax() {
+        assert_eq!(
+            search_text("Where is `Store::ping` used? \"quoted\" path:/etc repo:x /regex/"),
+            "Where is Store ping used quoted path etc repo x regex"
+        );
+        assert_eq!(search_text("???"), "");
+    }
+}
