@@ -40,13 +40,19 @@ Answer in Markdown, briefly and precisely.";
 /// One item as the model sees it.
 pub fn render_item(item: &ContextItem) -> String {
     let mut out = format!("[{}] {}\n", item.number, item.header());
-    if let Some(signature) = &item.signature {
-        out.push_str(&format!(
-            "(inside `{}`)\n",
-            signature.lines().next().unwrap_or(signature)
-        ));
+    // The enclosing symbol's head and doc are worth their tokens only when the excerpt lacks them
+    // (a chunk from the middle of a long function).
+    if let Some(signature) = item.signature.as_deref().and_then(|s| s.lines().next())
+        && !item.text.contains(signature.trim())
+    {
+        out.push_str(&format!("(inside `{}`)\n", signature.trim()));
     }
-    if let Some(doc) = &item.doc {
+    if let Some(doc) = &item.doc
+        && !doc
+            .lines()
+            .next()
+            .is_some_and(|first| item.text.contains(first.trim()))
+    {
         out.push_str(&format!("(documented as: {})\n", first_lines(doc, 3)));
     }
     let fence = fence_for(&item.text);
