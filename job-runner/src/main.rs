@@ -1,4 +1,4 @@
-//! `reposage-job-runner`: index a repository into Postgres, search what is indexed, or bring a
+//! `reposage-job-runner`: index a repository into Postgres, search it, ask it questions, or bring a
 //! vector store in line with Postgres. Every command lives in [`commands`]; this file parses,
 //! sets up logging and dispatches.
 
@@ -24,6 +24,10 @@ enum Command {
     /// Index a repository: fetch it, analyse the tree of the resolved commit, embed its chunks and
     /// record the run (from flags, or from an index Job's contract in REPOSAGE_INDEX_JOB).
     Index(Box<commands::index::IndexArgs>),
+    /// Ask a question about indexed repositories: an answer with verified, commit-pinned
+    /// citations, from a local GGUF model, any OpenAI-compatible endpoint, or (without a model)
+    /// extracted from the best-matching code.
+    Ask(Box<commands::ask::AskArgs>),
     /// Search indexed repositories: lexical, semantic or hybrid (see the query syntax in --help).
     Search(commands::search::SearchArgs),
     /// Bring the vector store's points (a Qdrant collection) in line with the embeddings in
@@ -43,6 +47,7 @@ async fn main() -> anyhow::Result<()> {
     log.init();
     match command {
         Command::Index(args) => commands::index::run(&database, *args).await,
+        Command::Ask(args) => commands::ask::run(&database, *args).await,
         Command::Search(args) => commands::search::run(&database, args).await,
         Command::ReindexVectors(args) => commands::reindex::run(&database, args).await,
         Command::Migrate => commands::migrate(&database).await,

@@ -69,7 +69,7 @@ pub enum LimitHit {
 }
 
 /// A verified citation: lines that exist at the pinned commit and were given to the model.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Citation {
     /// Its number in this answer: the text cites it as `[id]`.
@@ -88,8 +88,10 @@ pub struct Citation {
     pub end_line: i32,
     /// The commit the lines were read at.
     pub commit_sha: String,
-    /// The chunk, when the item was a retrieved chunk.
+    /// The chunk, when the citation covers a whole retrieved chunk.
     pub chunk_id: Option<i64>,
+    /// Relevance of the cited item (0..=1).
+    pub score: f32,
     /// The sentence of the answer it supports.
     pub sentence: String,
 }

@@ -20,7 +20,7 @@ use crate::context::Context;
 const MAX_MARKER_CHARS: usize = 160;
 
 /// What the tracker lets through.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Output {
     /// Answer text, with verified markers renumbered and rejected ones gone.
     Text(String),
@@ -235,6 +235,7 @@ impl CitationTracker {
                         chunk_id: given
                             .chunk_id
                             .filter(|_| (start, end) == (given.start_line, given.end_line)),
+                        score: given.score,
                         sentence: sentence.clone(),
                     };
                     self.ids.insert((item, start, end), id);

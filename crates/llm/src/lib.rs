@@ -15,6 +15,8 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod local;
+pub mod openai;
 mod types;
 
 pub use error::{Error, Result};

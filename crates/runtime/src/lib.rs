@@ -6,6 +6,8 @@
 //! - [`LogArgs`]: the log format (pretty on a terminal, JSON in a cluster) and the `RUST_LOG` filter;
 //! - [`RetrievalArgs`]: the embedder and vector-store flags, checked into
 //!   [`RetrievalSettings`](reposage_contract::RetrievalSettings);
+//! - [`llm`] (feature `assistant`): the language-model flags (`--llm none|local|openai` and its
+//!   options), turned into a chat model and the assistant's settings;
 //! - [`report`]: an error and its causes on one line, for logs, run records and exit messages;
 //! - [`shutdown_signal`]: SIGTERM or ctrl-c, for graceful shutdown;
 //! - [`http`] (feature `http`, for the servers): RFC 9457 problem documents and the `/healthz`,
@@ -17,6 +19,8 @@
 #![warn(missing_docs)]
 
 mod database;
+#[cfg(feature = "assistant")]
+pub mod llm;
 #[cfg(feature = "http")]
 pub mod http;
 mod logging;

