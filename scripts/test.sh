@@ -7,6 +7,7 @@ source scripts/lib.sh
 
 ensure_packages
 ensure_embedding_model
+ensure_local_llm
 PRIVATE_PG_EPHEMERAL=1
 start_private_postgres "$(mktemp -d /tmp/reposage-test-pg.XXXXXX)"
 
