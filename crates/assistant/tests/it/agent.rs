@@ -56,11 +56,11 @@ async fn the_agent_reads_a_file_and_cites_what_the_tool_showed(pool: PgPool) {
     assert_eq!((step.step, step.name.as_str()), (1, "read_file"));
     assert_eq!(step.summary, "lines 1-8 of tools/parser.py");
     assert_eq!(step.items.len(), 1);
-    let tool_items = events.iter().filter_map(|e| match e {
+    let mut tool_items = events.iter().filter_map(|e| match e {
         AnswerEvent::Context(items) => Some(items),
         _ => None,
     });
-    let added = tool_items.last().unwrap();
+    let added = tool_items.next_back().unwrap();
     assert_eq!(added[0].number, step.items[0]);
     assert!(matches!(&added[0].found_by, FoundBy::Tool { name } if name == "read_file"));
 

@@ -112,7 +112,7 @@ async fn a_retrieval_answer_keeps_verified_citations_pinned_to_the_commit_and_dr
     assert_eq!(messages[0].content, RETRIEVAL_RULES);
     let prompt = &messages.last().unwrap().content;
     let short = &summary.commit[..7];
-    assert!(prompt.contains(&format!("[1] src/net/client.rs:")), "{prompt}");
+    assert!(prompt.contains("[1] src/net/client.rs:"), "{prompt}");
     assert!(prompt.contains(&format!("@ {short} · backoff_send")), "{prompt}");
     assert!(
         prompt.ends_with(&format!("Question: {RETRY_QUESTION}\n")),
