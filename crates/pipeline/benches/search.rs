@@ -10,8 +10,12 @@
 //!    identifier queries sampled from the index and natural-language questions, after a
 //!    `CHECKPOINT` (so the bulk load's WAL is not being written out meanwhile); the slowest
 //!    queries of each mode are printed. `REPOSAGE_BENCH_KEEP_DATABASE=1` keeps the database.
-//! 3. Selective identifier queries: lexical search (top 50 chunks) against `rg -F -l` (every
-//!    matching file) over a checkout of the same files, each timed the same way.
+//! 3. The assistant's overhead before a model's first token: building an answer's context (the
+//!    question's embedding, hybrid search, named-symbol and path lookups, packing into a budget)
+//!    for the same queries, p50/p95.
+//! 4. Selective identifier queries: lexical search (top 50 chunks) against `rg -F -l` (every
+//!    matching file) over a checkout of the same files, each timed the same way (skipped when `rg`
+//!    is not installed).
 //!
 //! ```sh
 //! DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
@@ -180,6 +184,12 @@ async fn run(store: &Store, model_dir: &Path) -> BenchResult<()> {
         println!("           slowest: {}", slowest.join(", "));
     }
 
+    assistant_context(store, &searcher, &queries, summary.repository_id).await?;
+
+    if Command::new("rg").arg("--version").output().is_err() {
+        println!("\nselective identifiers vs ripgrep: skipped, `rg` is not installed");
+        return Ok(());
+    }
     println!("\nselective identifiers: lexical search vs rg -F -l over the checkout (ms):");
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for identifier in &identifiers {
@@ -210,6 +220,46 @@ async fn run(store: &Store, model_dir: &Path) -> BenchResult<()> {
         rg_p50 / ours_p50,
         total(&ours),
         total(&theirs)
+    );
+    Ok(())
+}
+
+/// Times the assistant's context building (everything before a model's first token) for each
+/// query, as questions ("where is X handled") and as written.
+async fn assistant_context(
+    store: &Store,
+    searcher: &Searcher,
+    queries: &[String],
+    repository: reposage_store::RepositoryId,
+) -> BenchResult<()> {
+    use reposage_assistant::{AskRequest, Assistant, AssistantSettings, CancellationToken};
+    let assistant = Assistant::new(
+        store.clone(),
+        searcher.clone(),
+        None,
+        AssistantSettings::default(),
+    );
+    let mut times = Vec::new();
+    let mut items = 0;
+    for _ in 0..3 {
+        for query in queries {
+            let (sender, mut receiver) = tokio::sync::mpsc::channel(64);
+            let drain = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
+            let request = AskRequest::new(format!("where is {query} handled?"), vec![repository]);
+            let answer = assistant
+                .answer(&request, &sender, &CancellationToken::new())
+                .await?;
+            drop(sender);
+            drain.await?;
+            items += answer.context_items;
+            times.push(Duration::from_secs_f64(answer.timings.context_ms / 1000.0));
+        }
+    }
+    let n = times.len();
+    let (p50, p95, p99) = percentiles(&mut times);
+    println!(
+        "\nassistant context (embed the question, search, look up named symbols and paths, pack), {n} questions (ms):\n  p50 {p50:>7.2}  p95 {p95:>7.2}  p99 {p99:>7.2}   mean items {:.1}",
+        items as f64 / n as f64
     );
     Ok(())
 }
