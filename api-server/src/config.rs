@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use reposage_runtime::llm::LlmArgs;
 use reposage_runtime::{DatabaseArgs, RetrievalArgs};
 
 /// How the database URL is given; shown after the options in `--help`.
@@ -35,6 +36,16 @@ pub struct Config {
     /// takes them. The index must have been embedded with the same model for semantic hits.
     #[command(flatten)]
     pub retrieval: RetrievalArgs,
+
+    /// The assistant: the language model (`--llm none|local|openai`; `none` answers extractively)
+    /// and the limits of each answer.
+    #[command(flatten)]
+    pub llm: LlmArgs,
+
+    /// Seconds an answer goes on after its last client disconnected, so the client can resume the
+    /// stream with `Last-Event-ID`; then it is interrupted and stored as such. 0 interrupts at once.
+    #[arg(long, global = true, env = "REPOSAGE_ANSWER_RESUME_GRACE", value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub answer_resume_grace: u64,
 }
 
 /// The HTTP limits the router enforces, taken from [`Config`].
@@ -75,12 +86,20 @@ mod tests {
             request_timeout,
             max_body_bytes,
             retrieval: _,
+            llm,
+            answer_resume_grace,
         } = Cli::try_parse_from(["api"]).unwrap().config;
         assert_eq!(listen, "0.0.0.0:8080".parse().unwrap());
         assert_eq!(database.database_url_file, None);
         assert_eq!(database.max_connections, None);
         assert_eq!(request_timeout, 30);
         assert_eq!(max_body_bytes, 1_048_576);
+        assert_eq!(
+            llm.llm,
+            reposage_runtime::llm::LlmKind::None,
+            "extractive answers by default"
+        );
+        assert_eq!(answer_resume_grace, 5);
     }
 
     #[test]
@@ -94,8 +113,9 @@ mod tests {
         config.database.database_url = Some("postgres://user:hunter2@db/reposage".into());
         config.retrieval.openai_api_key = Some("sk-openai-secret".into());
         config.retrieval.qdrant_api_key = Some("qdrant-secret".into());
+        config.llm.llm_api_key = Some("sk-llm-secret".into());
         let text = format!("{config:?}");
-        for secret in ["hunter2", "sk-openai-secret", "qdrant-secret"] {
+        for secret in ["hunter2", "sk-openai-secret", "qdrant-secret", "sk-llm-secret"] {
             assert!(!text.contains(secret), "{text}");
         }
         assert!(text.contains("<redacted>"));

@@ -72,6 +72,15 @@ pub enum ApiError {
     /// 404: the addressed resource (a repository, a run) does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// 409: the addressed resource's state forbids the request (a closed conversation, an answer
+    /// still being written, an answer that is no longer being written).
+    #[error("conflict: {detail}")]
+    Conflict {
+        /// The request parameter whose resource is in the way, when one is.
+        parameter: Option<&'static str>,
+        /// What is in the way, fit for the client.
+        detail: String,
+    },
     /// 404: no route matches the request path.
     #[error("no route for {0}")]
     RouteNotFound(String),
@@ -133,6 +142,7 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotFound(_) | Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
@@ -153,6 +163,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::NotFound(_) => "not-found",
             Self::RouteNotFound(_) => "route-not-found",
+            Self::Conflict { .. } => "conflict",
             Self::MethodNotAllowed => "method-not-allowed",
             Self::PayloadTooLarge => "payload-too-large",
             Self::Timeout => "timeout",
@@ -172,6 +183,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::NotFound(_) => "Not found",
             Self::RouteNotFound(_) => "Route not found",
+            Self::Conflict { .. } => "Conflict",
             Self::MethodNotAllowed => "Method not allowed",
             Self::PayloadTooLarge => "Payload too large",
             Self::Timeout => "Request timed out",
@@ -182,13 +194,15 @@ impl ApiError {
         }
     }
 
-    fn detail(&self) -> String {
+    /// What the client is told (the problem's `detail`).
+    pub fn detail(&self) -> String {
         match self {
             Self::InvalidParameter { parameter, detail } => format!("parameter `{parameter}` {detail}"),
             Self::InvalidQuery { detail, .. }
             | Self::BadRequest(detail)
             | Self::InvalidBody(detail)
             | Self::NotFound(detail)
+            | Self::Conflict { detail, .. }
             | Self::Unavailable(detail)
             | Self::BadGateway(detail) => detail.clone(),
             Self::UnsupportedMediaType => {
@@ -206,14 +220,49 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        self.problem().into_response()
+    }
+}
+
+impl ApiError {
+    /// The problem document answered for this error (also the data of a streamed `error` event).
+    pub fn problem(&self) -> Problem {
         let problem = Problem::new(self.status(), self.slug(), self.title(), self.detail());
-        match &self {
+        match self {
             Self::InvalidParameter { parameter, .. } | Self::InvalidQuery { parameter, .. } => {
                 problem.with_parameter(*parameter)
             }
+            Self::Conflict {
+                parameter: Some(parameter),
+                ..
+            } => problem.with_parameter(*parameter),
             _ => problem,
         }
-        .into_response()
+    }
+
+    /// The answer to an assistant error that stopped a question before it was answered.
+    /// `question` names the field holding the question (`question` or `content`).
+    pub fn from_assistant(error: reposage_assistant::Error, question: &'static str) -> Self {
+        use reposage_assistant::Error as E;
+        match error {
+            E::InvalidRequest { field, message } => Self::InvalidParameter {
+                parameter: if field == "question" { question } else { field },
+                detail: message,
+            },
+            E::NotIndexed { repository } => Self::invalid_parameter(
+                "repositories",
+                format!("names {repository}, which is not indexed yet"),
+            ),
+            E::Store(store) => Self::from(store),
+            E::Retrieval(retrieval) => Self::from_search(retrieval, question, "mode"),
+            E::Llm(llm) => {
+                tracing::warn!(error = %report(&llm), "the language model failed");
+                Self::BadGateway(
+                    "the language model refused or failed the request; see server logs".to_string(),
+                )
+            }
+            other => Self::internal(&other),
+        }
     }
 }
 
@@ -221,6 +270,10 @@ impl From<reposage_store::Error> for ApiError {
     fn from(error: reposage_store::Error) -> Self {
         match error {
             reposage_store::Error::NotFound { what, id } => Self::NotFound(format!("{what} {id} not found")),
+            reposage_store::Error::Conflict { what, id, reason } => Self::Conflict {
+                parameter: None,
+                detail: format!("{what} {id} {reason}"),
+            },
             other => Self::internal(&other),
         }
     }

@@ -1,5 +1,6 @@
 //! The RepoSage API server: REST over the Postgres store — repositories, runs and their events,
-//! lexical, semantic and hybrid search ([`reposage_retrieval::Searcher`]) — plus health, readiness
+//! lexical, semantic and hybrid search ([`reposage_retrieval::Searcher`]), the assistant's
+//! conversations and one-shot questions with streamed answers ([`chat`]) — plus health, readiness
 //! and Prometheus metrics.
 //!
 //! [`app`] builds the whole router from an [`AppState`], so tests drive it with
@@ -8,6 +9,8 @@
 
 #![warn(missing_docs)]
 
+mod answers;
+pub mod chat;
 mod config;
 pub mod dto;
 mod error;
@@ -26,8 +29,9 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use prometheus_client::registry::Registry;
+use reposage_assistant::Assistant;
 use reposage_retrieval::{SearchParams as SearcherParams, Searcher};
 use reposage_runtime::http::Probes;
 use reposage_store::Store;
@@ -39,10 +43,14 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+pub use answers::{Answers, ChatSettings};
 pub use config::{Config, DATABASE_URL_HELP, DEFAULT_MAX_CONNECTIONS, HttpLimits};
 pub use error::{ApiError, Error, Result};
 pub use extract::{ApiJson, ApiPath, ApiQuery};
-pub use metrics::{Metrics, PREFIX as METRICS_PREFIX, UNMATCHED_ROUTE};
+pub use metrics::{
+    AI_PREFIX as AI_METRICS_PREFIX, AnswerObservation, Metrics, PREFIX as METRICS_PREFIX, QueryResult,
+    UNMATCHED_ROUTE,
+};
 pub use reposage_runtime::http::{OPENMETRICS_CONTENT_TYPE, PROBLEM_JSON, PROBLEM_TYPE_BASE};
 pub use search::{
     DEFAULT_SEARCH_LIMIT, MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, MAX_SEARCH_REPOSITORIES, SearchBody, parse_body,
@@ -57,6 +65,9 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub struct AppState {
     store: Store,
     searcher: Searcher,
+    assistant: Option<Assistant>,
+    answers: Answers,
+    chat: ChatSettings,
     metrics: Metrics,
     probes: Probes,
     limits: HttpLimits,
@@ -64,13 +75,16 @@ pub struct AppState {
 
 impl AppState {
     /// State over `store` with a fresh metrics registry, the default [`HttpLimits`] and lexical search
-    /// only (hybrid searches say they are `degraded`; semantic ones are refused). `/readyz` pings
-    /// the database.
+    /// only (hybrid searches say they are `degraded`; semantic ones are refused), and no assistant
+    /// (questions are answered 503). `/readyz` pings the database.
     pub fn new(store: Store) -> Self {
-        let mut registry = Registry::with_prefix(metrics::PREFIX);
+        let mut registry = Registry::default();
         let metrics = Metrics::new(&mut registry);
         Self {
             searcher: Searcher::new(store.clone(), None, SearcherParams::default()),
+            assistant: None,
+            answers: Answers::default(),
+            chat: ChatSettings::default(),
             probes: Probes::new(Arc::new(registry), store.clone()),
             store,
             metrics,
@@ -81,6 +95,34 @@ impl AppState {
     /// The same state searching with `searcher` (e.g. one with an embedder and a vector store).
     pub fn with_searcher(self, searcher: Searcher) -> Self {
         Self { searcher, ..self }
+    }
+
+    /// The same state answering questions with `assistant` (with a model, or extractively).
+    pub fn with_assistant(self, assistant: Assistant) -> Self {
+        Self {
+            assistant: Some(assistant),
+            ..self
+        }
+    }
+
+    /// The assistant behind the conversation and ask routes, when there is one.
+    pub fn assistant(&self) -> Option<&Assistant> {
+        self.assistant.as_ref()
+    }
+
+    /// The same state running answers with other [`ChatSettings`].
+    pub fn with_chat_settings(self, chat: ChatSettings) -> Self {
+        Self { chat, ..self }
+    }
+
+    /// How answers are run.
+    pub fn chat_settings(&self) -> ChatSettings {
+        self.chat
+    }
+
+    /// The answers this server is writing.
+    pub fn answers(&self) -> &Answers {
+        &self.answers
     }
 
     /// The searcher behind `/api/v1/search`.
@@ -151,6 +193,33 @@ pub fn app(state: AppState) -> Router {
             "/api/v1/search",
             get(search::search_get).post(search::search_post),
         )
+        .route(
+            "/api/v1/conversations",
+            get(chat::list_conversations).post(chat::create_conversation),
+        )
+        .route(
+            "/api/v1/conversations/{id}",
+            get(chat::get_conversation).delete(chat::delete_conversation),
+        )
+        .route("/api/v1/conversations/{id}/close", post(chat::close_conversation))
+        .route("/api/v1/conversations/{id}/messages", post(chat::post_message))
+        .route(
+            "/api/v1/conversations/{id}/messages/{mid}",
+            get(chat::get_message),
+        )
+        .route(
+            "/api/v1/conversations/{id}/messages/{mid}/stream",
+            get(chat::stream_message),
+        )
+        .route(
+            "/api/v1/conversations/{id}/messages/{mid}/cancel",
+            post(chat::cancel_message),
+        )
+        .route(
+            "/api/v1/conversations/{id}/messages/{mid}/regenerate",
+            post(chat::regenerate_message),
+        )
+        .route("/api/v1/ask", post(chat::ask))
         .fallback(routes::route_not_found)
         .layer(middleware)
         .with_state(state)
@@ -223,9 +292,14 @@ pub async fn migrate(config: Config) -> Result<()> {
     Ok(())
 }
 
+/// Longest the server waits at shutdown for cancelled answers to be stored.
+const ANSWER_DRAIN: Duration = Duration::from_secs(10);
+
 /// Applies pending migrations, sets up search (loads the embedding model or connects to the
 /// embedding API and vector store the retrieval flags name; `--embedder none` searches lexically
-/// only), then serves the API as configured until `shutdown` resolves and drains in-flight requests.
+/// only) and the assistant (the language model the `--llm` flags name; without one it answers
+/// extractively), then serves the API as configured until `shutdown` resolves: answers being
+/// written are then cancelled and stored `interrupted`, and in-flight requests drain.
 /// (Migrations take an advisory lock, so replicas starting together wait for each other.)
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
     let Config {
@@ -234,8 +308,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         request_timeout,
         max_body_bytes,
         retrieval,
+        llm,
+        answer_resume_grace,
     } = config;
     let settings = retrieval.settings().map_err(Error::Config)?;
+    let assistant_settings = llm.assistant_settings().map_err(Error::Config)?;
     let store = database
         .connect_and_migrate(DEFAULT_MAX_CONNECTIONS)
         .await
@@ -249,20 +326,56 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         None => tracing::info!("no embedder configured: lexical search only"),
     }
     let searcher = Searcher::new(store.clone(), semantic, SearcherParams::default());
+    let model = llm.connect().await.map_err(Error::Config)?;
+    match &model {
+        Some(model) => tracing::info!(
+            model = %model.info().name,
+            provider = model.info().provider,
+            tools = model.info().supports_tools && assistant_settings.tools,
+            "the assistant answers with a language model"
+        ),
+        None => tracing::info!("no language model configured: the assistant answers extractively"),
+    }
+    let assistant = Assistant::new(store.clone(), searcher.clone(), model, assistant_settings);
+    let chat = ChatSettings {
+        resume_grace: Duration::from_secs(answer_resume_grace),
+        ..ChatSettings::default()
+    };
+    match store.interrupt_stale_answers(chat.stale_after).await {
+        Ok(0) => {}
+        Ok(stale) => tracing::info!(
+            stale,
+            "answers left streaming by a stopped server marked interrupted"
+        ),
+        Err(error) => return Err(Error::Database(reposage_runtime::Error::from(error))),
+    }
     let state = AppState::new(store)
         .with_searcher(searcher)
+        .with_assistant(assistant)
+        .with_chat_settings(chat)
         .with_limits(HttpLimits {
             request_timeout: Duration::from_secs(request_timeout),
             max_body_bytes,
         });
+    let answers = state.answers().clone();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| Error::Bind { addr: listen, source })?;
     tracing::info!(addr = %listener.local_addr().unwrap_or(listen), "serving the RepoSage API");
+    let stopping = answers.clone();
     axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stopping.cancel_all();
+        })
         .await
         .map_err(Error::Serve)?;
+    if !answers.drained(ANSWER_DRAIN).await {
+        tracing::warn!(
+            answers = answers.len(),
+            "answers still being stored at shutdown; they will be marked interrupted by the next server"
+        );
+    }
     tracing::info!("server stopped");
     Ok(())
 }

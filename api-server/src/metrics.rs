@@ -1,6 +1,9 @@
 //! Prometheus metrics of the API server, served under `/metrics` by
-//! [`reposage_runtime::http::Probes`].
+//! [`reposage_runtime::http::Probes`]: the HTTP and search metrics under [`PREFIX`], the assistant's
+//! under [`AI_PREFIX`] (`reposage_ai_*`, `reposage_rag_*`, the names the platform's dashboards use).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -9,11 +12,15 @@ use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
-/// Prefix of every metric name.
+/// Prefix of the HTTP and search metrics.
 pub const PREFIX: &str = "reposage_api";
+
+/// Prefix of the assistant's metrics.
+pub const AI_PREFIX: &str = "reposage";
 
 /// Route label of requests no route matched (never the raw path: it would be unbounded).
 pub const UNMATCHED_ROUTE: &str = "<unmatched>";
@@ -47,6 +54,78 @@ struct SearchResultLabels {
     result: &'static str,
 }
 
+/// Labels of [`Metrics::ai_response_time`].
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AiTimeLabels {
+    /// `agent`, `retrieval` or `extractive`.
+    mode: &'static str,
+    /// `first_token` or `total`.
+    phase: &'static str,
+}
+
+/// Labels of [`Metrics::ai_queries`].
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AiResultLabels {
+    /// `success`, `interrupted` or `failed`.
+    result: &'static str,
+}
+
+/// Labels of [`Metrics::ai_tokens`].
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TokenLabels {
+    /// `prompt` or `completion`.
+    direction: &'static str,
+}
+
+/// Labels of [`Metrics::citations_rejected`].
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RejectionLabels {
+    /// `not_given`, `out_of_range` or `unknown_path`.
+    reason: &'static str,
+}
+
+/// How one question ended, for [`Metrics::observe_answer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryResult {
+    /// Answered whole (or up to a limit).
+    Success,
+    /// Cancelled, or the client left.
+    Interrupted,
+    /// The model, the index or the server failed.
+    Failed,
+}
+
+impl QueryResult {
+    fn as_str(self) -> &'static str {
+        match self {
+            QueryResult::Success => "success",
+            QueryResult::Interrupted => "interrupted",
+            QueryResult::Failed => "failed",
+        }
+    }
+}
+
+/// What [`Metrics::observe_answer`] records of one answer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnswerObservation {
+    /// `agent`, `retrieval` or `extractive`.
+    pub mode: &'static str,
+    /// How it ended.
+    pub result: QueryResult,
+    /// Seconds to the first text, when there was text.
+    pub first_token_seconds: Option<f64>,
+    /// Seconds for the whole answer.
+    pub total_seconds: f64,
+    /// Context items at or above the relevance floor.
+    pub relevant_items: usize,
+    /// Prompt tokens over all model calls.
+    pub prompt_tokens: u64,
+    /// Generated tokens over all model calls.
+    pub completion_tokens: u64,
+    /// Citations rejected: item never given, lines out of range, unknown path.
+    pub rejected: [u64; 3],
+}
+
 /// The metrics the server records. Cheap to clone: every metric is a shared handle.
 #[derive(Debug, Clone)]
 pub struct Metrics {
@@ -55,6 +134,13 @@ pub struct Metrics {
     search_durations: Family<SearchLabels, Histogram, fn() -> Histogram>,
     search_results: Family<SearchResultLabels, Counter>,
     search_degraded: Family<SearchLabels, Counter>,
+    ai_response_time: Family<AiTimeLabels, Histogram, fn() -> Histogram>,
+    ai_queries: Family<AiResultLabels, Counter>,
+    rag_hit_rate: Gauge<f64, AtomicU64>,
+    /// Answers that searched (the hit rate's denominator) and those with a relevant item.
+    rag_answers: Arc<[AtomicU64; 2]>,
+    ai_tokens: Family<TokenLabels, Counter>,
+    citations_rejected: Family<RejectionLabels, Counter>,
 }
 
 fn duration_histogram() -> Histogram {
@@ -62,9 +148,17 @@ fn duration_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
 }
 
+fn answer_histogram() -> Histogram {
+    // 10 ms … ~164 s: answers take seconds, local models minutes.
+    Histogram::new(exponential_buckets(0.01, 2.0, 15))
+}
+
 impl Metrics {
-    /// Creates the metrics and registers them in `registry` (which should carry [`PREFIX`]).
-    pub fn new(registry: &mut Registry) -> Self {
+    /// Creates the metrics and registers them in sub-registries of `registry` (a registry without
+    /// a prefix): [`PREFIX`] for the HTTP and search metrics, [`AI_PREFIX`] for the assistant's.
+    pub fn new(root: &mut Registry) -> Self {
+        let ai = Self::register_ai(root.sub_registry_with_prefix(AI_PREFIX));
+        let registry = root.sub_registry_with_prefix(PREFIX);
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "http_requests",
@@ -100,13 +194,122 @@ impl Metrics {
             "Searches answered with less than the mode asked for (no embedder, or the embedder failed)",
             search_degraded.clone(),
         );
+        let (ai_response_time, ai_queries, rag_hit_rate, ai_tokens, citations_rejected) = ai;
         Self {
             requests,
             durations,
             search_durations,
             search_results,
             search_degraded,
+            ai_response_time,
+            ai_queries,
+            rag_hit_rate,
+            rag_answers: Arc::new([AtomicU64::new(0), AtomicU64::new(0)]),
+            ai_tokens,
+            citations_rejected,
         }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn register_ai(
+        registry: &mut Registry,
+    ) -> (
+        Family<AiTimeLabels, Histogram, fn() -> Histogram>,
+        Family<AiResultLabels, Counter>,
+        Gauge<f64, AtomicU64>,
+        Family<TokenLabels, Counter>,
+        Family<RejectionLabels, Counter>,
+    ) {
+        let response_time =
+            Family::<AiTimeLabels, Histogram, fn() -> Histogram>::new_with_constructor(answer_histogram);
+        registry.register_with_unit(
+            "ai_query_response_time",
+            "Time of the assistant's answers by mode, to the first token (phase=\"first_token\") and in \
+             total (phase=\"total\")",
+            Unit::Seconds,
+            response_time.clone(),
+        );
+        let queries = Family::<AiResultLabels, Counter>::default();
+        registry.register(
+            "ai_query",
+            "Questions the assistant took, by how they ended (result=\"success\"|\"interrupted\"|\"failed\")",
+            queries.clone(),
+        );
+        let hit_rate = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "rag_search_hit_rate",
+            "Share of the answers since the server started whose context held at least one item at or \
+             above the relevance floor",
+            hit_rate.clone(),
+        );
+        let tokens = Family::<TokenLabels, Counter>::default();
+        registry.register(
+            "ai_tokens",
+            "Language-model tokens used by answers (direction=\"prompt\"|\"completion\")",
+            tokens.clone(),
+        );
+        let rejected = Family::<RejectionLabels, Counter>::default();
+        registry.register(
+            "ai_citations_rejected",
+            "Citations removed from answers because they could not be verified, by reason \
+             (not_given, out_of_range, unknown_path)",
+            rejected.clone(),
+        );
+        (response_time, queries, hit_rate, tokens, rejected)
+    }
+
+    /// Records one answer: its times by mode, how it ended, whether its search found something
+    /// relevant, its tokens and rejected citations.
+    pub fn observe_answer(&self, answer: &AnswerObservation) {
+        let AnswerObservation {
+            mode,
+            result,
+            first_token_seconds,
+            total_seconds,
+            relevant_items,
+            prompt_tokens,
+            completion_tokens,
+            rejected: [not_given, out_of_range, unknown_path],
+        } = *answer;
+        if let Some(seconds) = first_token_seconds {
+            self.ai_response_time
+                .get_or_create(&AiTimeLabels {
+                    mode,
+                    phase: "first_token",
+                })
+                .observe(seconds);
+        }
+        self.ai_response_time
+            .get_or_create(&AiTimeLabels { mode, phase: "total" })
+            .observe(total_seconds);
+        self.observe_query_result(result);
+        let [answers, hits] = &*self.rag_answers;
+        let answered = answers.fetch_add(1, Ordering::Relaxed) + 1;
+        let hit =
+            hits.fetch_add(u64::from(relevant_items > 0), Ordering::Relaxed) + u64::from(relevant_items > 0);
+        self.rag_hit_rate.set(hit as f64 / answered as f64);
+        for (direction, tokens) in [("prompt", prompt_tokens), ("completion", completion_tokens)] {
+            self.ai_tokens
+                .get_or_create(&TokenLabels { direction })
+                .inc_by(tokens);
+        }
+        for (reason, count) in [
+            ("not_given", not_given),
+            ("out_of_range", out_of_range),
+            ("unknown_path", unknown_path),
+        ] {
+            let counter = self.citations_rejected.get_or_create(&RejectionLabels { reason });
+            counter.inc_by(count);
+        }
+    }
+
+    /// Counts a question that ended without an answer document (it failed before answering).
+    pub fn observe_query_result(&self, result: QueryResult) {
+        self.ai_queries
+            .get_or_create(&AiResultLabels {
+                result: result.as_str(),
+            })
+            .inc();
     }
 
     /// Records one answered request.
@@ -187,7 +390,7 @@ mod tests {
 
     /// The metrics and the text exposition of their registry.
     fn metrics() -> (Metrics, impl Fn() -> String) {
-        let mut registry = Registry::with_prefix(PREFIX);
+        let mut registry = Registry::default();
         let metrics = Metrics::new(&mut registry);
         let encode = move || {
             let mut text = String::new();
@@ -220,6 +423,51 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn answers_are_timed_by_mode_and_phase_and_counted_by_result_tokens_and_rejections() {
+        let (metrics, encode) = metrics();
+        let answer = AnswerObservation {
+            mode: "retrieval",
+            result: QueryResult::Success,
+            first_token_seconds: Some(0.2),
+            total_seconds: 1.5,
+            relevant_items: 3,
+            prompt_tokens: 100,
+            completion_tokens: 10,
+            rejected: [1, 0, 2],
+        };
+        metrics.observe_answer(&answer);
+        metrics.observe_answer(&AnswerObservation {
+            mode: "extractive",
+            result: QueryResult::Interrupted,
+            first_token_seconds: None,
+            relevant_items: 0,
+            ..answer
+        });
+        metrics.observe_query_result(QueryResult::Failed);
+        let text = encode();
+        for expected in [
+            r#"reposage_ai_query_response_time_seconds_count{mode="retrieval",phase="first_token"} 1"#,
+            r#"reposage_ai_query_response_time_seconds_count{mode="retrieval",phase="total"} 1"#,
+            r#"reposage_ai_query_response_time_seconds_count{mode="extractive",phase="total"} 1"#,
+            r#"reposage_ai_query_total{result="success"} 1"#,
+            r#"reposage_ai_query_total{result="interrupted"} 1"#,
+            r#"reposage_ai_query_total{result="failed"} 1"#,
+            "reposage_rag_search_hit_rate 0.5",
+            r#"reposage_ai_tokens_total{direction="prompt"} 200"#,
+            r#"reposage_ai_tokens_total{direction="completion"} 20"#,
+            r#"reposage_ai_citations_rejected_total{reason="not_given"} 2"#,
+            r#"reposage_ai_citations_rejected_total{reason="out_of_range"} 0"#,
+            r#"reposage_ai_citations_rejected_total{reason="unknown_path"} 4"#,
+        ] {
+            assert!(text.contains(expected), "{expected} missing from\n{text}");
+        }
+        assert!(
+            !text.contains(r#"mode="extractive",phase="first_token""#),
+            "no first token, no observation: {text}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! wire; the database schema and the libraries may change without the API changing.
 
 mod code_metrics;
+mod conversations;
 mod overview;
 mod repositories;
 mod runs;
@@ -15,6 +16,11 @@ mod search;
 use serde::Serialize;
 
 pub use code_metrics::{CodeMetrics, ComplexityDistribution, Hotspot, TechnicalDebt};
+pub use conversations::{
+    Answer, AnswerTimings, Citation, ContextEvent, ContextItem, Conversation, ConversationDetail,
+    ConversationPage, DeltaEvent, Done, FoundBy, Message, RejectedCitations, Searched, ToolEvent, Usage,
+    limit_name,
+};
 pub use overview::{Dependency, KubernetesObject, License, Manifest, Overview, ProjectFile, Readme};
 pub use repositories::{FileCounts, GitRef, Repository, RepositoryDetail};
 pub use runs::{Event, Kind, Run, Stats, Status};

@@ -56,6 +56,16 @@ pub enum Error {
         /// Its id.
         id: String,
     },
+    /// A write the row's state forbids (a closed conversation, an answer still being written).
+    #[error("{what} {id} {reason}")]
+    Conflict {
+        /// The kind of row, e.g. `conversation`.
+        what: &'static str,
+        /// Its id.
+        id: String,
+        /// Why the write is refused, e.g. `is closed`.
+        reason: String,
+    },
     /// A stored JSON column did not match its Rust type.
     #[error("stored {what} is not valid")]
     Corrupt {

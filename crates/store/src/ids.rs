@@ -43,6 +43,14 @@ uuid_id!(
     /// Id of one job-runner run.
     RunId
 );
+uuid_id!(
+    /// Id of a conversation with the assistant.
+    ConversationId
+);
+uuid_id!(
+    /// Id of one message of a conversation (a question or an answer).
+    MessageId
+);
 
 /// A full 40-character hex git commit id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]

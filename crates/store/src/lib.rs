@@ -9,6 +9,7 @@
 
 mod browse;
 mod code_metrics;
+mod conversations;
 mod error;
 mod files;
 mod ids;
@@ -21,9 +22,14 @@ mod substring;
 
 pub use browse::{CallSite, ChunkSymbol, DirectoryEntry, FileLines, IndexedFile, SymbolMatch};
 pub use code_metrics::{CodeMetrics, ComplexityDistribution, Hotspot, MINUTES_PER_LINE, TechnicalDebt};
+pub use conversations::{
+    ABANDONED_ANSWER, AnswerDetails, ConversationPage, ConversationRecord, ConversationStatus, Exchange,
+    FinishedAnswer, MessageMode, MessageRecord, MessageRole, MessageStatus, NewConversation, RejectedCounts,
+    SearchedRecord, StoredCitation, TITLE_FROM_QUESTION_CHARS, title_from_question,
+};
 pub use error::{Error, Result};
 pub use files::{BlobRow, FileKind, FileRow, FileSummary};
-pub use ids::{CommitSha, RepositoryId, RunId};
+pub use ids::{CommitSha, ConversationId, MessageId, RepositoryId, RunId};
 pub use index_writer::{
     AnalysedFile, CallRow, ChunkRow, CodeRows, ImportRow, IndexWriter, OverviewCounts, SymbolRow,
 };

@@ -6,6 +6,7 @@
 
 mod blobs;
 mod config;
+mod conversations;
 mod repositories;
 mod runs;
 
