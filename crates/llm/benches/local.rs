@@ -10,15 +10,17 @@
 //!   `64,128,256,512,2048`);
 //! - generation: tokens per second over 128 generated tokens (greedy, a prompt asking for a long
 //!   story), from the first token to the last, so the prompt's evaluation is not counted.
+//!
+//! `BENCH_PROMPT_TOKENS` changes the prompt's size; `BENCH_CONVERT=0` runs the file's own block
+//! types instead of converting Q4_1/Q5_x weights to Q8_0 (`LocalModelConfig::convert_to_q8_0`).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use reposage_llm::local::{LocalModel, LocalModelConfig};
+use reposage_llm::local::{DEFAULT_PROMPT_BATCH_SIZE, LocalModel, LocalModelConfig};
 use reposage_llm::{ChatEvent, ChatMessage, ChatModel, ChatRequest};
 
-const PROMPT_TOKENS: usize = 2000;
 const GENERATED_TOKENS: u32 = 128;
 
 fn main() {
@@ -35,6 +37,13 @@ fn main() {
         .split(',')
         .filter_map(|n| n.trim().parse().ok())
         .collect();
+    let prompt_size: usize = env_or("BENCH_PROMPT_TOKENS", 2000);
+    let convert = env_or("BENCH_CONVERT", 1) != 0;
+    let config = |batch: usize| LocalModelConfig {
+        prompt_batch_size: batch,
+        convert_to_q8_0: convert,
+        ..LocalModelConfig::new(&path)
+    };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
 
     println!(
@@ -57,23 +66,25 @@ fn main() {
     let mut model = None;
     for _ in 0..runs {
         let started = Instant::now();
-        model = Some(LocalModel::load(LocalModelConfig::new(&path)).expect("the model loads"));
+        model = Some(LocalModel::load(config(DEFAULT_PROMPT_BATCH_SIZE)).expect("the model loads"));
         loads.push(started.elapsed());
     }
     let model = model.expect("at least one run");
-    println!("model: {} ({})", model.info().name, path.display());
+    println!(
+        "model: {} ({}), Q4_1/Q5_x converted to Q8_0: {convert}",
+        model.info().name,
+        path.display()
+    );
     report("load", &mut loads);
 
-    let context = prompt_text(&model, PROMPT_TOKENS);
+    let context = prompt_text(&model, prompt_size);
     let rag = vec![
         ChatMessage::system("You answer questions about a code repository from the excerpts given."),
         ChatMessage::user(format!("{context}\n\nWhat does this repository do?")),
     ];
     let prompt_tokens = model.prompt_tokens(&rag).expect("renders").len();
     for &batch in &batches {
-        let mut config = LocalModelConfig::new(&path);
-        config.prompt_batch_size = batch;
-        let model = LocalModel::load(config).expect("the model loads");
+        let model = LocalModel::load(config(batch)).expect("the model loads");
         let mut firsts = Vec::with_capacity(runs);
         for _ in 0..runs {
             let (first, _, _) = runtime.block_on(time(&model, rag.clone(), 1));

@@ -19,10 +19,10 @@
 #![warn(missing_docs)]
 
 mod database;
-#[cfg(feature = "assistant")]
-pub mod llm;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "assistant")]
+pub mod llm;
 mod logging;
 mod report;
 mod retrieval;

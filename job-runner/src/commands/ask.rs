@@ -83,7 +83,10 @@ pub async fn run(database: &DatabaseArgs, args: AskArgs) -> anyhow::Result<()> {
         }
         records
     };
-    anyhow::ensure!(!records.is_empty(), "no repository is indexed yet: run `index` first");
+    anyhow::ensure!(
+        !records.is_empty(),
+        "no repository is indexed yet: run `index` first"
+    );
 
     let settings = llm.assistant_settings()?;
     let model = llm.connect().await?;

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::transport::display_url;
+use super::http::display_url;
 
 /// Time limit of one discovery request.
 pub const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(5);

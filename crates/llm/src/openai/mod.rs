@@ -81,8 +81,9 @@
 //! [`ChatEvent::Finished`]: crate::ChatEvent::Finished
 
 mod discover;
+mod failure;
+pub mod http;
 mod stream;
-mod transport;
 mod wire;
 
 use std::fmt;
@@ -90,16 +91,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_openai::Client;
-use async_openai::config::{AzureConfig, Config, OpenAIConfig};
+use async_openai::config::Config;
 use async_trait::async_trait;
 
 pub use discover::{ContextWindowSource, DISCOVERY_TIMEOUT, OLLAMA_DEFAULT_NUM_CTX};
-pub use transport::MAX_RETRY_AFTER;
+pub use http::AzureDeployment;
 
+use self::failure::{AttemptError, Failure, classify};
+use self::http::{Endpoint, Redactor, RetryPolicy, display_url, install_crypto_provider};
 use self::stream::{Answer, First, Upstream};
-use self::transport::{
-    AttemptError, Failure, Redactor, RetryPolicy, Transport, classify, display_url, install_crypto_provider,
-};
 use self::wire::ChatBody;
 use crate::{ChatModel, ChatRequest, ChatStream, Error, ModelInfo, Result};
 
@@ -116,15 +116,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Context window assumed when the server does not tell and none is configured, in tokens.
 pub const DEFAULT_CONTEXT_WINDOW: usize = 8192;
-
-/// An Azure OpenAI deployment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AzureDeployment {
-    /// The deployment name (in the request path).
-    pub deployment: String,
-    /// The `api-version` query parameter, e.g. `2024-10-21`.
-    pub api_version: String,
-}
+/// Longest wait a server's `Retry-After` is honoured with: an interactive answer should fail
+/// rather than wait longer.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// Configuration of an [`OpenAiChat`]. Its [`fmt::Debug`] output hides the API key.
 #[derive(Clone)]
@@ -278,65 +272,19 @@ impl OpenAiChat {
         if model.is_empty() {
             return Err(invalid("the chat model name is empty"));
         }
-        let base_url = base_url.trim().trim_end_matches('/').to_string();
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(invalid(
-                "the chat API base URL must start with http:// or https://",
-            ));
-        }
         if timeout.is_zero() || idle_timeout.is_zero() {
             return Err(invalid("the chat timeouts must be longer than zero"));
         }
         if context_window == Some(0) {
             return Err(invalid("the context window must be at least one token"));
         }
-        if let Some(AzureDeployment {
-            deployment,
-            api_version,
-        }) = &azure
-            && (deployment.trim().is_empty() || api_version.trim().is_empty())
-        {
-            return Err(invalid(
-                "an Azure deployment needs a deployment name and an api-version",
-            ));
-        }
-
-        let api_key = api_key.map(|key| key.trim().to_string()).unwrap_or_default();
-        let header = if azure.is_some() {
-            reqwest::header::HeaderValue::from_str(&api_key)
+        let endpoint = Endpoint::new(&base_url, api_key.as_deref(), azure)
+            .map_err(|problem| Error::Config(problem.describe("chat")))?;
+        let redactor = Redactor::new(endpoint.api_key());
+        let provider = if endpoint.azure().is_some() {
+            "azure"
         } else {
-            reqwest::header::HeaderValue::from_str(&format!("Bearer {api_key}"))
-        };
-        let Ok(mut header) = header else {
-            return Err(invalid(
-                "the chat API key holds characters an HTTP header cannot carry",
-            ));
-        };
-        header.set_sensitive(true);
-        let auth = (azure.is_none() && !api_key.is_empty()).then_some(header);
-        let redactor = Redactor::new(&api_key);
-
-        let provider = if azure.is_some() { "azure" } else { "openai" };
-        let client_config: Box<dyn Config> = match &azure {
-            Some(AzureDeployment {
-                deployment,
-                api_version,
-            }) => Box::new(
-                AzureConfig::new()
-                    .with_api_base(base_url.clone())
-                    .with_deployment_id(deployment.trim())
-                    .with_api_version(api_version.trim())
-                    .with_api_key(api_key),
-            ),
-            // Every field is set: OpenAIConfig's defaults come from OPENAI_* environment
-            // variables, and a library does not read the environment.
-            None => Box::new(
-                OpenAIConfig::new()
-                    .with_api_base(base_url.clone())
-                    .with_api_key(api_key)
-                    .with_org_id("")
-                    .with_project_id(""),
-            ),
+            "openai"
         };
 
         install_crypto_provider();
@@ -346,10 +294,7 @@ impl OpenAiChat {
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
-        let client = Client::build(http.clone(), client_config).with_http_service(Transport {
-            http: http.clone(),
-            redactor: redactor.clone(),
-        });
+        let client = endpoint.client(http.clone(), redactor.clone());
 
         let (context_window, context_source) = match context_window {
             Some(window) => (window, ContextWindowSource::Configured),
@@ -366,16 +311,17 @@ impl OpenAiChat {
             },
             context_source,
             configured_window: context_window_config(context_source, context_window),
-            display_url: display_url(&base_url),
-            base_url,
-            auth,
-            azure: azure.is_some(),
+            display_url: display_url(endpoint.base_url()),
+            base_url: endpoint.base_url().to_string(),
+            auth: endpoint.bearer(),
+            azure: endpoint.azure().is_some(),
             timeout,
             idle_timeout,
             retry: RetryPolicy {
                 max_retries,
                 initial_backoff,
                 max_backoff,
+                max_retry_after: MAX_RETRY_AFTER,
             },
             max_completion_tokens: AtomicBool::new(false),
             redactor,
@@ -489,35 +435,24 @@ impl ChatModel for OpenAiChat {
                 Ok(answer) => return Ok(answer.into_stream()),
                 Err(failure) => failure,
             };
-            match failure {
-                Failure::Fatal(error) => return Err(error.after(attempts)),
-                Failure::WantsMaxCompletionTokens(error) => {
-                    if completion_field {
-                        return Err(error.after(attempts));
-                    }
-                    tracing::debug!(
-                        model = %self.info.name,
-                        "the model refuses max_tokens; sending max_completion_tokens"
-                    );
-                    self.max_completion_tokens.store(true, Ordering::Relaxed);
-                    completion_field = true;
-                }
-                Failure::Transient { error, retry_after } => {
-                    if retry >= self.retry.max_retries {
-                        return Err(error.after(attempts));
-                    }
-                    let delay = self.retry.delay(retry, retry_after);
-                    tracing::warn!(
-                        model = %self.info.name,
-                        reason = %error,
-                        retry = retry + 1,
-                        max_retries = self.retry.max_retries,
-                        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                        "chat request failed before its first token, retrying"
-                    );
-                    tokio::time::sleep(delay).await;
-                    retry += 1;
-                }
+            if let Failure::Fatal(AttemptError::WantsMaxCompletionTokens { .. }) = failure
+                && !completion_field
+            {
+                tracing::debug!(
+                    model = %self.info.name,
+                    "the model refuses max_tokens; sending max_completion_tokens"
+                );
+                self.max_completion_tokens.store(true, Ordering::Relaxed);
+                completion_field = true;
+                continue;
+            }
+            let what = "chat request failed before its first token";
+            if let Err(error) = self
+                .retry
+                .after_failure(failure, &mut retry, &self.info.name, what)
+                .await
+            {
+                return Err(error.after(attempts));
             }
         }
     }

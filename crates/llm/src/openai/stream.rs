@@ -20,8 +20,9 @@ use std::time::Duration;
 use async_openai::error::OpenAIError;
 use futures::{Stream, StreamExt};
 
-use super::transport::{Redactor, describe_reqwest};
-use super::wire::{ApiErrorBody, Chunk, ToolCallDelta};
+use super::failure::describe_reqwest;
+use super::http::{ApiErrorBody, Redactor};
+use super::wire::{Chunk, ToolCallDelta};
 use crate::{ChatEvent, ChatStream, Error, FinishReason, Result, ToolCall, Usage};
 
 /// async-openai's stream of parsed SSE `data`.

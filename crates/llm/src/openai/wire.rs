@@ -1,8 +1,9 @@
-//! The chat-completions wire format: the request body this module sends, and lenient types for
-//! the streamed chunks and error bodies every compatible server sends back.
+//! The chat-completions wire format: the request body this module sends, lenient types for the
+//! streamed chunks every compatible server sends back, and what error bodies say about the chat.
 
 use serde::{Deserialize, Serialize};
 
+use super::http::ApiErrorBody;
 use crate::{ChatMessage, ChatRequest, Role, ToolSpec};
 
 /// The request body: OpenAI's, with only what OpenAI, Azure OpenAI, Ollama, vLLM and llama.cpp's
@@ -214,67 +215,12 @@ pub(super) struct ChunkUsage {
     pub completion_tokens: u32,
 }
 
-/// What an error body (HTTP error answer, or an error event after HTTP 200) says, from any of the
-/// shapes servers use: OpenAI's and llama.cpp's `{"error":{"message","type","code","param"}}`,
-/// vLLM's `{"object":"error","message",…}` (older versions) or wrapped like OpenAI's, Ollama's
-/// `{"error":"…"}`.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(super) struct ApiErrorBody {
-    /// The message, unredacted (callers redact it).
-    pub message: String,
-    /// `code`, as text (OpenAI: `context_length_exceeded`; vLLM and llama.cpp: the HTTP status).
-    pub code: Option<String>,
-    /// `type` (llama.cpp: `exceed_context_size_error`).
-    pub kind: Option<String>,
-    /// `param` (OpenAI: the parameter refused).
-    pub param: Option<String>,
-}
-
+/// What only the chat client reads in an error body.
 impl ApiErrorBody {
-    /// The error a JSON value describes, if it is an error object in one of the known shapes.
-    pub fn from_value(value: &serde_json::Value) -> Option<Self> {
-        let object = value.as_object()?;
-        let text = |v: Option<&serde_json::Value>| match v {
-            Some(serde_json::Value::String(s)) => Some(s.clone()),
-            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        };
-        let fields = |o: &serde_json::Map<String, serde_json::Value>| ApiErrorBody {
-            message: text(o.get("message")).unwrap_or_default(),
-            code: text(o.get("code")),
-            kind: text(o.get("type")),
-            param: text(o.get("param")),
-        };
-        match object.get("error") {
-            Some(serde_json::Value::Object(inner)) => Some(fields(inner)),
-            Some(serde_json::Value::String(message)) => Some(ApiErrorBody {
-                message: message.clone(),
-                ..ApiErrorBody::default()
-            }),
-            Some(other) if !other.is_null() => Some(ApiErrorBody {
-                message: other.to_string(),
-                ..ApiErrorBody::default()
-            }),
-            _ if object.get("object").and_then(|o| o.as_str()) == Some("error") => Some(fields(object)),
-            _ => None,
-        }
-    }
-
-    /// The error a non-success answer's body describes: its error object, else the body's text.
-    pub fn from_body(body: &[u8]) -> Self {
-        serde_json::from_slice::<serde_json::Value>(body)
-            .ok()
-            .and_then(|value| Self::from_value(&value))
-            .unwrap_or_else(|| ApiErrorBody {
-                message: String::from_utf8_lossy(body).into_owned(),
-                ..ApiErrorBody::default()
-            })
-    }
-
     /// True when the server says the prompt does not fit the context window: OpenAI's code
     /// `context_length_exceeded`, llama.cpp's type `exceed_context_size_error` or message
     /// "exceeds the available context size", vLLM's "maximum context length".
-    pub fn is_context_length(&self) -> bool {
+    pub(super) fn is_context_length(&self) -> bool {
         let message = self.message.to_ascii_lowercase();
         self.code.as_deref() == Some("context_length_exceeded")
             || self.kind.as_deref() == Some("exceed_context_size_error")
@@ -285,7 +231,7 @@ impl ApiErrorBody {
 
     /// True when OpenAI refuses `max_tokens` for this model and asks for
     /// `max_completion_tokens` (its reasoning models do).
-    pub fn wants_max_completion_tokens(&self) -> bool {
+    pub(super) fn wants_max_completion_tokens(&self) -> bool {
         self.message.contains("max_completion_tokens")
             && (self.param.as_deref() == Some("max_tokens") || self.message.contains("max_tokens"))
     }
@@ -294,31 +240,23 @@ impl ApiErrorBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
-    fn error_bodies_of_every_server_shape_are_understood() {
+    fn context_length_refusals_of_every_server_are_recognised() {
         let openai = ApiErrorBody::from_body(
             br#"{"error":{"message":"This model's maximum context length is 8192 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#,
         );
         assert!(openai.is_context_length());
-        assert_eq!(openai.param.as_deref(), Some("messages"));
         let vllm = ApiErrorBody::from_body(
             br#"{"object":"error","message":"This model's maximum context length is 4096 tokens. However, you requested 5000 tokens","type":"BadRequestError","param":null,"code":400}"#,
         );
         assert!(vllm.is_context_length());
-        assert_eq!(vllm.code.as_deref(), Some("400"));
         let llama = ApiErrorBody::from_body(
             br#"{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error","n_prompt_tokens":5000,"n_ctx":4096}}"#,
         );
         assert!(llama.is_context_length());
         let ollama = ApiErrorBody::from_body(br#"{"error":"model \"x\" not found"}"#);
-        assert_eq!(ollama.message, "model \"x\" not found");
         assert!(!ollama.is_context_length());
-        let text = ApiErrorBody::from_body(b"Bad Gateway");
-        assert_eq!(text.message, "Bad Gateway");
-        assert_eq!(ApiErrorBody::from_value(&json!({"choices": []})), None);
-        assert_eq!(ApiErrorBody::from_value(&json!({"error": null})), None);
     }
 
     #[test]
