@@ -3,17 +3,17 @@
 //! with a real SSE parser (`eventsource-stream` over reqwest's byte stream).
 
 use std::collections::BTreeMap;
-use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
 use reposage_api_server::{AppState, ChatSettings, app};
 use reposage_assistant::{Assistant, AssistantSettings};
-use reposage_llm::{ChatEvent, ChatModel, ChatRequest, ChatStream, FinishReason, ModelInfo, Role, Usage};
+use reposage_llm::openai::{OpenAiChat, OpenAiChatConfig};
+use reposage_llm::{ChatEvent, ChatModel, FinishReason, Role, Usage};
 use reposage_pipeline::{
     EmbeddingStage, IndexRequest, IndexSummary, NoProgress, SharedTokenCounter, run_index,
 };
@@ -21,121 +21,13 @@ use reposage_retrieval::embed::local::LocalEmbedder;
 use reposage_retrieval::vector::embedded::EmbeddedStore;
 use reposage_retrieval::{SearchParams, Searcher};
 use reposage_store::Store;
+use reposage_testkit::chat::{ScriptedModel, Step, hanging_reply, text_reply};
 use reposage_testkit::samples::{CLIENT_RS, PARSER_PY, POOL_GO, embedding_model_dir};
 use reposage_testkit::{Entry, GitFixture};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::support::{post_json, seed_repository};
-
-// ---------------------------------------------------------------------------------------------
-// A scripted chat model
-// ---------------------------------------------------------------------------------------------
-
-/// One scripted step of a reply.
-#[derive(Debug, Clone)]
-enum Step {
-    Event(ChatEvent),
-    /// Wait before the next event.
-    Pause(Duration),
-    /// Never send anything more (until dropped).
-    Hang,
-    /// The stream breaks.
-    Fail(&'static str),
-}
-
-/// Replays one script per call, in order, and records what it was asked.
-#[derive(Debug)]
-struct ScriptedModel {
-    info: ModelInfo,
-    replies: Mutex<VecDeque<Vec<Step>>>,
-    requests: Mutex<Vec<ChatRequest>>,
-    /// Streams dropped so far (a dropped stream is a cancelled generation).
-    dropped: Arc<AtomicUsize>,
-}
-
-impl ScriptedModel {
-    fn new(replies: Vec<Vec<Step>>) -> Arc<Self> {
-        Arc::new(ScriptedModel {
-            info: ModelInfo {
-                name: "scripted".into(),
-                provider: "openai",
-                context_window: 8_192,
-                supports_tools: false,
-            },
-            replies: Mutex::new(replies.into()),
-            requests: Mutex::new(Vec::new()),
-            dropped: Arc::new(AtomicUsize::new(0)),
-        })
-    }
-
-    fn requests(&self) -> Vec<ChatRequest> {
-        self.requests.lock().unwrap().clone()
-    }
-
-    fn dropped(&self) -> usize {
-        self.dropped.load(Ordering::SeqCst)
-    }
-}
-
-/// A reply of text deltas, a usage report and `stop`.
-fn text_reply(deltas: &[&str]) -> Vec<Step> {
-    let mut steps: Vec<Step> = deltas
-        .iter()
-        .map(|d| Step::Event(ChatEvent::Delta(d.to_string())))
-        .collect();
-    steps.push(Step::Event(ChatEvent::Usage(Usage {
-        prompt_tokens: 100,
-        completion_tokens: 10,
-    })));
-    steps.push(Step::Event(ChatEvent::Finished(FinishReason::Stop)));
-    steps
-}
-
-/// A reply that writes `text` and then never finishes.
-fn hanging_reply(text: &str) -> Vec<Step> {
-    vec![Step::Event(ChatEvent::Delta(text.into())), Step::Hang]
-}
-
-struct DropCounter(Arc<AtomicUsize>);
-
-impl Drop for DropCounter {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-#[async_trait::async_trait]
-impl ChatModel for ScriptedModel {
-    fn info(&self) -> &ModelInfo {
-        &self.info
-    }
-
-    async fn stream(&self, request: ChatRequest) -> reposage_llm::Result<ChatStream> {
-        self.requests.lock().unwrap().push(request);
-        let steps = self
-            .replies
-            .lock()
-            .unwrap()
-            .pop_front()
-            .expect("the script has a reply for every call");
-        let counter = DropCounter(self.dropped.clone());
-        let stream =
-            futures::stream::unfold((steps.into_iter(), counter), |(mut steps, counter)| async move {
-                loop {
-                    match steps.next()? {
-                        Step::Event(event) => return Some((Ok(event), (steps, counter))),
-                        Step::Pause(duration) => tokio::time::sleep(duration).await,
-                        Step::Hang => std::future::pending::<()>().await,
-                        Step::Fail(why) => {
-                            return Some((Err(reposage_llm::Error::Stream(why.into())), (steps, counter)));
-                        }
-                    }
-                }
-            });
-        Ok(stream.boxed())
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -203,31 +95,39 @@ fn quick() -> ChatSettings {
     }
 }
 
-/// An indexed repository, a scripted model and the API serving them on a TCP port.
+/// An indexed repository, a chat model (scripted, unless a test brings its own) and the API
+/// serving them on a TCP port.
 struct Chat {
     state: AppState,
     store: Store,
     summary: IndexSummary,
-    model: Arc<ScriptedModel>,
+    scripted: Option<Arc<ScriptedModel>>,
     base: String,
     http: reqwest::Client,
 }
 
 impl Chat {
+    /// The API answering with a [`ScriptedModel`] replaying `replies`.
     async fn new(pool: PgPool, replies: Vec<Vec<Step>>, settings: ChatSettings) -> Chat {
+        let model = ScriptedModel::new(replies);
+        let mut chat = Chat::with_model(pool, model.clone(), settings).await;
+        chat.scripted = Some(model);
+        chat
+    }
+
+    /// The API answering with `model`.
+    async fn with_model(pool: PgPool, model: Arc<dyn ChatModel>, settings: ChatSettings) -> Chat {
         let store = Store::from_pool(pool);
         let summary = index(&store).await;
-        let model = ScriptedModel::new(replies);
         let searcher = Searcher::new(
             store.clone(),
             Some((Arc::new(embedder()), Arc::new(EmbeddedStore::new(store.clone())))),
             SearchParams::default(),
         );
-        let chat_model: Arc<dyn ChatModel> = model.clone();
         let assistant = Assistant::new(
             store.clone(),
             searcher.clone(),
-            Some(chat_model),
+            Some(model),
             AssistantSettings::default(),
         );
         let state = AppState::new(store.clone())
@@ -239,9 +139,16 @@ impl Chat {
             state,
             store,
             summary,
-            model,
+            scripted: None,
             http: http_client(),
         }
+    }
+
+    /// The scripted model of a [`Chat::new`] API.
+    fn model(&self) -> &ScriptedModel {
+        self.scripted
+            .as_deref()
+            .expect("the API answers with a scripted model")
     }
 
     fn url(&self, path: &str) -> String {
@@ -698,7 +605,7 @@ async fn the_second_question_sends_the_first_exchange_to_the_model_as_history(po
     assert_eq!(status, 201, "{second}");
     assert_eq!(second["text"], "It waits 100 ms first [1].");
 
-    let requests = chat.model.requests();
+    let requests = chat.model().requests();
     assert_eq!(requests.len(), 2);
     assert_eq!(
         requests[0].messages.iter().map(|m| m.role).collect::<Vec<_>>(),
@@ -725,7 +632,7 @@ async fn the_second_question_sends_the_first_exchange_to_the_model_as_history(po
 async fn a_model_failing_mid_answer_ends_it_failed_with_the_text_so_far(pool: PgPool) {
     let reply = vec![
         Step::Event(ChatEvent::Delta("Retries happen in `backoff_send`.".into())),
-        Step::Fail("connection reset by peer"),
+        Step::Fail("connection reset by peer".into()),
     ];
     let chat = Chat::new(pool, vec![reply], quick()).await;
     let conversation = chat.conversation().await;
@@ -801,7 +708,7 @@ async fn cancelling_stops_the_answer_drops_the_model_stream_and_stores_it_interr
         "the stream ends with the interrupted answer"
     );
     assert_eq!(rest[0].data, cancelled.1);
-    assert_eq!(chat.model.dropped(), 1, "the model's stream was dropped");
+    assert_eq!(chat.model().dropped(), 1, "the model's stream was dropped");
 
     let stored = chat.message(&conversation, &message).await;
     assert_eq!(stored["status"], "interrupted");
@@ -850,7 +757,145 @@ async fn a_client_leaving_mid_stream_interrupts_the_answer_and_stores_what_was_w
     let stored = chat.settled(&conversation, &message).await;
     assert_eq!(stored["status"], "interrupted");
     assert_eq!(stored["content"], "Retries are handled in");
-    assert_eq!(chat.model.dropped(), 1, "the model's stream was dropped");
+    assert_eq!(chat.model().dropped(), 1, "the model's stream was dropped");
+}
+
+/// An OpenAI-compatible chat endpoint that streams one delta and then stalls forever with the
+/// connection open (a model still thinking); it reports the instant an answer's body is dropped,
+/// which is when its connection closed.
+struct StallingUpstream {
+    /// `http://127.0.0.1:port/v1`.
+    base_url: String,
+    /// Chat requests received.
+    requests: Arc<AtomicUsize>,
+    closed: tokio::sync::mpsc::UnboundedReceiver<Instant>,
+}
+
+/// The text the stalling upstream writes before it stalls.
+const STALLED_TEXT: &str = "Retries are handled in";
+
+#[derive(Clone)]
+struct StallingState {
+    requests: Arc<AtomicUsize>,
+    closed: tokio::sync::mpsc::UnboundedSender<Instant>,
+}
+
+/// Sends the instant it is dropped.
+struct ClosedAt(tokio::sync::mpsc::UnboundedSender<Instant>);
+
+impl Drop for ClosedAt {
+    fn drop(&mut self) {
+        let _ = self.0.send(Instant::now());
+    }
+}
+
+impl StallingUpstream {
+    async fn start() -> StallingUpstream {
+        let (closed, closed_rx) = tokio::sync::mpsc::unbounded_channel();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let state = StallingState {
+            requests: requests.clone(),
+            closed,
+        };
+        let app = axum::Router::new()
+            .route("/v1/chat/completions", axum::routing::post(stall_after_a_delta))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        StallingUpstream {
+            base_url: format!("http://{address}/v1"),
+            requests,
+            closed: closed_rx,
+        }
+    }
+}
+
+async fn stall_after_a_delta(
+    axum::extract::State(state): axum::extract::State<StallingState>,
+) -> axum::response::Response {
+    state.requests.fetch_add(1, Ordering::SeqCst);
+    let chunk = |delta: Value| {
+        let chunk = json!({
+            "id": "chatcmpl-1",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "m",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": null}],
+        });
+        format!("data: {chunk}\n\n")
+    };
+    let written =
+        chunk(json!({"role": "assistant", "content": ""})) + &chunk(json!({"content": STALLED_TEXT}));
+    let guard = ClosedAt(state.closed);
+    let body =
+        futures::stream::once(async move { Ok::<_, std::io::Error>(axum::body::Bytes::from(written)) })
+            .chain(futures::stream::once(async move {
+                let _guard = guard;
+                std::future::pending::<Result<axum::body::Bytes, std::io::Error>>().await
+            }));
+    axum::response::Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(axum::body::Body::from_stream(body))
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn cancelling_closes_the_real_clients_upstream_request_within_a_second(pool: PgPool) {
+    let mut upstream = StallingUpstream::start().await;
+    let model = OpenAiChat::new(OpenAiChatConfig {
+        supports_tools: false,
+        ..OpenAiChatConfig::new(upstream.base_url.clone(), "m")
+    })
+    .expect("a valid config");
+    let chat = Chat::with_model(pool, Arc::new(model), ChatSettings::default()).await;
+    let conversation = chat.conversation().await;
+    let mut stream = chat
+        .events(
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            Some(&json!({"content": RETRY_QUESTION})),
+            None,
+        )
+        .await;
+    let message = stream.message_id.clone().unwrap();
+    let first = stream.until("delta").await;
+    assert_eq!(streamed_text(&first), STALLED_TEXT);
+    assert!(
+        upstream.closed.try_recv().is_err(),
+        "the upstream request is open while the answer streams"
+    );
+
+    let cancelled_at = Instant::now();
+    let (status, cancelled) = chat
+        .post(
+            &format!("/api/v1/conversations/{conversation}/messages/{message}/cancel"),
+            &json!({}),
+        )
+        .await;
+    let closed_at = tokio::time::timeout(Duration::from_secs(30), upstream.closed.recv())
+        .await
+        .expect("the upstream connection closes")
+        .expect("the upstream server runs");
+    let elapsed = closed_at.saturating_duration_since(cancelled_at);
+    eprintln!("the upstream request was closed {elapsed:?} after the client sent its cancel");
+    assert!(
+        elapsed <= Duration::from_secs(1),
+        "the upstream request was closed {elapsed:?} after the cancel, over the 1 s allowed"
+    );
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["status"], "interrupted");
+    assert_eq!(names(&stream.all().await), ["done"]);
+
+    let stored = chat.message(&conversation, &message).await;
+    assert_eq!(stored["status"], "interrupted");
+    assert_eq!(stored["content"], STALLED_TEXT);
+    assert_eq!(
+        upstream.requests.load(Ordering::SeqCst),
+        1,
+        "the cancelled request is not retried"
+    );
 }
 
 #[sqlx::test(migrator = "reposage_store::MIGRATOR")]
@@ -952,7 +997,7 @@ async fn regenerating_adds_a_sibling_answer_to_the_same_question_and_keeps_the_o
     assert_eq!(second["questionId"], first["questionId"]);
     assert_eq!(second["text"], "`backoff_send` resends the request [1].");
     assert_eq!(
-        chat.model.requests()[1].messages.len(),
+        chat.model().requests()[1].messages.len(),
         2,
         "the regenerated answer has the same (empty) history"
     );
@@ -1235,7 +1280,7 @@ async fn bad_input_is_a_problem_naming_the_field_and_writes_nothing(pool: PgPool
     assert_eq!(chat.rows().await, before, "a closed conversation takes nothing");
 
     assert_eq!(
-        chat.model.requests().len(),
+        chat.model().requests().len(),
         1,
         "only the valid question reached the model"
     );

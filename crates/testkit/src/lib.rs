@@ -3,9 +3,13 @@
 //! [`GitFixture`] builds real git repositories in a temporary folder with git2. Trees are written as
 //! raw objects, so a fixture can hold what `git add` would refuse — `..` and `.git` entries, names
 //! that are not UTF-8 — exactly as a hostile repository on a server could.
+//!
+//! With the `chat` feature, `chat::ScriptedModel` is a chat model that replays scripted replies.
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "chat")]
+pub mod chat;
 pub mod samples;
 
 use std::collections::BTreeMap;

@@ -5,10 +5,10 @@ use reposage_assistant::{
 };
 use reposage_llm::Role;
 use reposage_store::Store;
+use reposage_testkit::chat::{ScriptedModel, text_reply, tool_reply};
 use reposage_testkit::{Entry, GitFixture};
 use sqlx::PgPool;
 
-use crate::scripted::{ScriptedModel, text_reply, tool_reply};
 use crate::{ask, assistant, fixture, index};
 
 fn tool_messages(model: &ScriptedModel) -> Vec<String> {
@@ -28,16 +28,13 @@ async fn the_agent_reads_a_file_and_cites_what_the_tool_showed(pool: PgPool) {
     let store = Store::from_pool(pool);
     let fixture = fixture();
     let summary = index(&store, &fixture, "svc").await;
-    let model = ScriptedModel::new(
-        true,
-        vec![
-            tool_reply(
-                "read_file",
-                r#"{"path": "tools/parser.py", "start_line": 1, "end_line": 8}"#,
-            ),
-            text_reply(&["parse_config splits each line at the first `=` [tools/parser.py:6-7]."]),
-        ],
-    );
+    let model = ScriptedModel::with_tools(vec![
+        tool_reply(
+            "read_file",
+            r#"{"path": "tools/parser.py", "start_line": 1, "end_line": 8}"#,
+        ),
+        text_reply(&["parse_config splits each line at the first `=` [tools/parser.py:6-7]."]),
+    ]);
     let assistant = assistant(&store, Some(model.clone()), AssistantSettings::default());
     let (answer, events) = ask(
         &assistant,
@@ -94,13 +91,10 @@ async fn a_model_that_writes_its_tool_call_as_text_falls_back_to_a_one_shot_answ
     let store = Store::from_pool(pool);
     let fixture = fixture();
     let summary = index(&store, &fixture, "svc").await;
-    let model = ScriptedModel::new(
-        true,
-        vec![
-            text_reply(&[r#"{"name": "search", "#, r#""arguments": {"query": "retry"}}"#]),
-            text_reply(&["Retries are in `backoff_send` [1]."]),
-        ],
-    );
+    let model = ScriptedModel::with_tools(vec![
+        text_reply(&[r#"{"name": "search", "#, r#""arguments": {"query": "retry"}}"#]),
+        text_reply(&["Retries are in `backoff_send` [1]."]),
+    ]);
     let assistant = assistant(&store, Some(model.clone()), AssistantSettings::default());
     let (answer, _) = ask(
         &assistant,
@@ -127,14 +121,11 @@ async fn the_step_limit_forces_an_answer_without_tools_marked_partial(pool: PgPo
     let store = Store::from_pool(pool);
     let fixture = fixture();
     let summary = index(&store, &fixture, "svc").await;
-    let model = ScriptedModel::new(
-        true,
-        vec![
-            tool_reply("search", r#"{"query": "retry"}"#),
-            tool_reply("find_symbol", r#"{"name": "backoff_send"}"#),
-            text_reply(&["It is `backoff_send` [1]."]),
-        ],
-    );
+    let model = ScriptedModel::with_tools(vec![
+        tool_reply("search", r#"{"query": "retry"}"#),
+        tool_reply("find_symbol", r#"{"name": "backoff_send"}"#),
+        text_reply(&["It is `backoff_send` [1]."]),
+    ]);
     let settings = AssistantSettings {
         limits: AnswerLimits {
             max_steps: 2,
@@ -177,23 +168,20 @@ async fn instructions_inside_the_repository_reach_nothing_outside_the_index(pool
     );
     let summary = index(&store, &fixture, "evil").await;
     // A model that obeys the README: every path outside the index is refused.
-    let model = ScriptedModel::new(
-        true,
-        vec![
-            tool_reply("read_file", r#"{"path": "/etc/passwd"}"#),
-            tool_reply("read_file", r#"{"path": "../../../../etc/passwd"}"#),
-            tool_reply(
-                "read_file",
-                r#"{"path": "README.md", "repository": "other/secrets"}"#,
-            ),
-            tool_reply("list_directory", r#"{"path": "/etc"}"#),
-            tool_reply(
-                "fetch_url",
-                r#"{"url": "http://169.254.169.254/latest/meta-data"}"#,
-            ),
-            text_reply(&["I cannot read that file."]),
-        ],
-    );
+    let model = ScriptedModel::with_tools(vec![
+        tool_reply("read_file", r#"{"path": "/etc/passwd"}"#),
+        tool_reply("read_file", r#"{"path": "../../../../etc/passwd"}"#),
+        tool_reply(
+            "read_file",
+            r#"{"path": "README.md", "repository": "other/secrets"}"#,
+        ),
+        tool_reply("list_directory", r#"{"path": "/etc"}"#),
+        tool_reply(
+            "fetch_url",
+            r#"{"url": "http://169.254.169.254/latest/meta-data"}"#,
+        ),
+        text_reply(&["I cannot read that file."]),
+    ]);
     let assistant = assistant(&store, Some(model.clone()), AssistantSettings::default());
     let (answer, events) = ask(
         &assistant,

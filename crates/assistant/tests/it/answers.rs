@@ -1,7 +1,6 @@
 //! Retrieval-mode, extractive and "nothing found" answers; history, cancelling, bad requests.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use reposage_assistant::extractive::EXTRACTIVE_NOTICE;
@@ -13,10 +12,10 @@ use reposage_assistant::{
 use reposage_llm::{ChatEvent, FinishReason, Role};
 use reposage_retrieval::{SearchParams, Searcher};
 use reposage_store::{RepositoryId, Store};
+use reposage_testkit::chat::{ScriptedModel, Step, text_reply};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
 
-use crate::scripted::{ScriptedModel, Step, text_reply};
 use crate::{ask, assistant, fixture, index, streamed_text};
 
 const RETRY_QUESTION: &str = "where are HTTP retries handled";
@@ -38,14 +37,11 @@ async fn a_retrieval_answer_keeps_verified_citations_pinned_to_the_commit_and_dr
     let store = Store::from_pool(pool);
     let fixture = fixture();
     let summary = index(&store, &fixture, "svc").await;
-    let model = ScriptedModel::new(
-        false,
-        vec![text_reply(&[
-            "Retries happen in `backoff_send` [",
-            "1]. It doubles the delay each time [1:7-8]. ",
-            "It also retries forever [42]. See [src/nowhere.rs:1-3].",
-        ])],
-    );
+    let model = ScriptedModel::new(vec![text_reply(&[
+        "Retries happen in `backoff_send` [",
+        "1]. It doubles the delay each time [1:7-8]. ",
+        "It also retries forever [42]. See [src/nowhere.rs:1-3].",
+    ])]);
     let assistant = assistant(&store, Some(model.clone()), AssistantSettings::default());
     let (answer, events) = ask(
         &assistant,
@@ -157,7 +153,7 @@ async fn when_nothing_relevant_is_found_the_answer_says_so_and_lists_what_was_se
     let summary = index(&store, &fixture, "svc").await;
     // Lexical search only (no embedder): no chunk holds every word of the question.
     let lexical = Searcher::new(store.clone(), None, SearchParams::default());
-    let model = ScriptedModel::new(false, vec![]);
+    let model = ScriptedModel::new(vec![]);
     let assistant = reposage_assistant::Assistant::new(
         store.clone(),
         lexical,
@@ -193,7 +189,7 @@ async fn questions_about_the_project_get_the_readme_and_the_history_reaches_the_
     let store = Store::from_pool(pool);
     let fixture = fixture();
     let summary = index(&store, &fixture, "svc").await;
-    let model = ScriptedModel::new(false, vec![text_reply(&["It is a demo service [1]."])]);
+    let model = ScriptedModel::new(vec![text_reply(&["It is a demo service [1]."])]);
     let assistant = assistant(&store, Some(model.clone()), AssistantSettings::default());
     let request = AskRequest {
         question: "How do I run this project?".into(),
@@ -235,13 +231,10 @@ async fn cancelling_stops_the_model_and_keeps_the_partial_answer_as_interrupted(
     let store = Store::from_pool(pool);
     let fixture = fixture();
     let summary = index(&store, &fixture, "svc").await;
-    let model = ScriptedModel::new(
-        false,
-        vec![vec![
-            Step::Event(ChatEvent::Delta("Retries are handled in".into())),
-            Step::Hang,
-        ]],
-    );
+    let model = ScriptedModel::new(vec![vec![
+        Step::Event(ChatEvent::Delta("Retries are handled in".into())),
+        Step::Hang,
+    ]]);
     let assistant = assistant(&store, Some(model.clone()), AssistantSettings::default());
     let (sender, mut receiver) = mpsc::channel(64);
     let cancel = CancellationToken::new();
@@ -261,11 +254,7 @@ async fn cancelling_stops_the_model_and_keeps_the_partial_answer_as_interrupted(
     canceller.await.unwrap();
     assert_eq!(answer.status, AnswerStatus::Interrupted);
     assert_eq!(answer.text, "Retries are handled in");
-    assert_eq!(
-        model.dropped.load(Ordering::SeqCst),
-        1,
-        "the model's stream was dropped"
-    );
+    assert_eq!(model.dropped(), 1, "the model's stream was dropped");
 }
 
 #[sqlx::test(migrator = "reposage_store::MIGRATOR")]
@@ -273,7 +262,7 @@ async fn a_client_that_leaves_interrupts_the_answer(pool: PgPool) {
     let store = Store::from_pool(pool);
     let fixture = fixture();
     let summary = index(&store, &fixture, "svc").await;
-    let model = ScriptedModel::new(false, vec![vec![Step::Hang]]);
+    let model = ScriptedModel::new(vec![vec![Step::Hang]]);
     let assistant = assistant(&store, Some(model.clone()), AssistantSettings::default());
     let (sender, receiver) = mpsc::channel(64);
     let request = AskRequest::new(RETRY_QUESTION, vec![summary.repository_id]);
@@ -288,7 +277,7 @@ async fn a_client_that_leaves_interrupts_the_answer(pool: PgPool) {
         .unwrap();
     leave.await.unwrap();
     assert_eq!(answer.status, AnswerStatus::Interrupted);
-    assert_eq!(model.dropped.load(Ordering::SeqCst), 1);
+    assert_eq!(model.dropped(), 1);
 }
 
 #[sqlx::test(migrator = "reposage_store::MIGRATOR")]
@@ -298,13 +287,10 @@ async fn limits_end_the_answer_with_what_it_has_marked_partial(pool: PgPool) {
     let summary = index(&store, &fixture, "svc").await;
     let request = AskRequest::new(RETRY_QUESTION, vec![summary.repository_id]);
 
-    let cut = ScriptedModel::new(
-        false,
-        vec![vec![
-            Step::Event(ChatEvent::Delta("Retries are".into())),
-            Step::Event(ChatEvent::Finished(FinishReason::Length)),
-        ]],
-    );
+    let cut = ScriptedModel::new(vec![vec![
+        Step::Event(ChatEvent::Delta("Retries are".into())),
+        Step::Event(ChatEvent::Finished(FinishReason::Length)),
+    ]]);
     let (answer, _) = ask(
         &assistant(&store, Some(cut), AssistantSettings::default()),
         &request,
@@ -314,14 +300,11 @@ async fn limits_end_the_answer_with_what_it_has_marked_partial(pool: PgPool) {
     assert_eq!(answer.status, AnswerStatus::Complete);
     assert_eq!(answer.text, "Retries are");
 
-    let slow = ScriptedModel::new(
-        false,
-        vec![vec![
-            Step::Event(ChatEvent::Delta("Retries".into())),
-            Step::Pause(Duration::from_secs(60)),
-            Step::Event(ChatEvent::Delta(" never shown".into())),
-        ]],
-    );
+    let slow = ScriptedModel::new(vec![vec![
+        Step::Event(ChatEvent::Delta("Retries".into())),
+        Step::Pause(Duration::from_secs(60)),
+        Step::Event(ChatEvent::Delta(" never shown".into())),
+    ]]);
     let settings = AssistantSettings {
         limits: AnswerLimits {
             max_duration: Duration::from_millis(1_500),
@@ -332,7 +315,7 @@ async fn limits_end_the_answer_with_what_it_has_marked_partial(pool: PgPool) {
     let (answer, _) = ask(&assistant(&store, Some(slow.clone()), settings), &request).await;
     assert_eq!(answer.partial, Some(LimitHit::Seconds));
     assert_eq!(answer.text, "Retries");
-    assert_eq!(slow.dropped.load(Ordering::SeqCst), 1);
+    assert_eq!(slow.dropped(), 1);
 }
 
 #[sqlx::test(migrator = "reposage_store::MIGRATOR")]
@@ -340,10 +323,7 @@ async fn a_stream_that_breaks_fails_the_answer_and_keeps_its_text(pool: PgPool) 
     let store = Store::from_pool(pool);
     let fixture = fixture();
     let summary = index(&store, &fixture, "svc").await;
-    let model = ScriptedModel::new(
-        false,
-        vec![vec![Step::Event(ChatEvent::Delta("Retries are".into()))]],
-    );
+    let model = ScriptedModel::new(vec![vec![Step::Event(ChatEvent::Delta("Retries are".into()))]]);
     let (answer, events) = ask(
         &assistant(&store, Some(model), AssistantSettings::default()),
         &AskRequest::new(RETRY_QUESTION, vec![summary.repository_id]),
@@ -366,7 +346,7 @@ async fn a_stream_that_breaks_fails_the_answer_and_keeps_its_text(pool: PgPool) 
 #[sqlx::test(migrator = "reposage_store::MIGRATOR")]
 async fn bad_questions_and_unknown_repositories_are_refused_before_anything_runs(pool: PgPool) {
     let store = Store::from_pool(pool);
-    let model = ScriptedModel::new(false, vec![]);
+    let model = ScriptedModel::new(vec![]);
     let assistant = assistant(&store, Some(model.clone()), AssistantSettings::default());
     let (sender, _receiver) = mpsc::channel(8);
     let cancel = CancellationToken::new();

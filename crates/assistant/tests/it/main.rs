@@ -1,12 +1,13 @@
 //! Integration tests of the assistant over a real index (git fixture → pipeline → Postgres, the
-//! local MiniLM embedder) with scripted models: a `ChatModel` that replays events, so what the
-//! assistant does with each kind of model behaviour is tested exactly. The HTTP protocol of real
-//! servers is tested in `reposage-llm`; the real local model in `local_model.rs`.
+//! local MiniLM embedder) with scripted models (`reposage_testkit::chat`): a `ChatModel` that
+//! replays events, so what the assistant does with each kind of model behaviour is tested exactly.
+//! The HTTP protocol of real servers is tested in `reposage-llm`; the real local model in
+//! `local_model.rs`, the real OpenAI-compatible client against an in-test server in `openai.rs`.
 
 mod agent;
 mod answers;
 mod local_model;
-mod scripted;
+mod openai;
 
 use std::sync::{Arc, OnceLock};
 
