@@ -47,7 +47,8 @@ use std::time::{Duration, Instant};
 use git2::build::TreeUpdateBuilder;
 use git2::{FileMode, Repository, Signature};
 use reposage_assistant::{
-    Answer, AnswerEvent, AskRequest, Assistant, AssistantSettings, CancellationToken, ContextItem, FoundBy,
+    Answer, AnswerEvent, AnswerStatus, AskRequest, Assistant, AssistantSettings, CancellationToken,
+    ContextItem, FoundBy,
 };
 use reposage_llm::ChatModel;
 use reposage_llm::local::{LocalModel, LocalModelConfig};
@@ -372,7 +373,7 @@ async fn evaluate_repository<'a>(
             Arc::new(embedder.clone()),
             Arc::new(EmbeddedStore::new(store.clone())),
         )),
-        SearchParams::default(),
+        search_params(),
     );
     let extractive = Assistant::new(
         store.clone(),
@@ -460,6 +461,12 @@ fn answer_outcome(question: &Question, answer: &Answer, items: &[ContextItem]) -
     }
     if let Some(error) = &answer.error {
         note.push(format!("error: {error}"));
+    }
+    if answer.status != AnswerStatus::Complete {
+        note.push(answer.status.as_str().to_string());
+    }
+    if let Some(limit) = answer.partial {
+        note.push(format!("cut short: {limit:?}"));
     }
     Outcome {
         rank: question.first_hit(items.iter().map(|i| (i.path.as_str(), i.start_line, i.end_line))),
@@ -559,10 +566,14 @@ fn print_question(question: &Question, outcomes: &BTreeMap<Method, Outcome>) {
     if let Some(note) = &assistant.note {
         line.push_str(&format!(" [{note}]"));
     }
-    if let Some(llm) = outcomes.get(&Method::Llm)
-        && let Some((cited, good)) = llm.citations
-    {
-        line.push_str(&format!(" | llm cites {good}/{cited}"));
+    if let Some(llm) = outcomes.get(&Method::Llm) {
+        match llm.citations {
+            Some((cited, good)) => line.push_str(&format!(" | llm cites {good}/{cited} gold")),
+            None => line.push_str(" | llm cites nothing"),
+        }
+        if let Some(note) = &llm.note {
+            line.push_str(&format!(" [llm: {note}]"));
+        }
     }
     println!("{line}");
 }
@@ -578,6 +589,9 @@ struct Figures {
     rr: f64,
     precision: Vec<f64>,
     empty: usize,
+    /// Answers without a citation, and answers cut short or failed (answers only).
+    uncited: usize,
+    unfinished: usize,
 }
 
 impl Figures {
@@ -594,6 +608,10 @@ impl Figures {
                 f.precision.push(good as f64 / cited as f64);
             }
             f.empty += usize::from(o.items == 0);
+            f.uncited += usize::from(o.total_ms.is_some() && o.citations.is_none());
+            f.unfinished += usize::from(o.note.as_deref().is_some_and(|n| {
+                n.contains("cut short") || n.contains("error") || n.contains("interrupted")
+            }));
         }
         f
     }
@@ -622,6 +640,15 @@ impl Figures {
         );
         if self.empty > 0 {
             row.push_str(&format!("   (empty: {}/{})", self.empty, self.n));
+        }
+        if answers && self.uncited > 0 {
+            row.push_str(&format!("   (no citation: {}/{})", self.uncited, self.n));
+        }
+        if self.unfinished > 0 {
+            row.push_str(&format!(
+                "   (cut short or failed: {}/{})",
+                self.unfinished, self.n
+            ));
         }
         row
     }
@@ -1119,4 +1146,17 @@ impl BenchDatabase {
             eprintln!("could not drop database {}: {error}", self.name);
         }
     }
+}
+
+/// The search's tunables: the defaults, or `REPOSAGE_EVAL_LEXICAL_WEIGHT` for the lexical list's
+/// weight in the fusion (to measure a change before making it the default).
+fn search_params() -> SearchParams {
+    let mut params = SearchParams::default();
+    if let Some(weight) = std::env::var("REPOSAGE_EVAL_LEXICAL_WEIGHT")
+        .ok()
+        .and_then(|w| w.parse().ok())
+    {
+        params.rrf.lexical_weight = weight;
+    }
+    params
 }

@@ -325,7 +325,13 @@ impl<'a> Tools<'a> {
             }
         }
         let hits = self.builder.search(&query, &self.ids()).await?;
-        let mut items = self.builder.chunk_items(&hits, &query).await?;
+        let mut items: Vec<ContextItem> = self
+            .builder
+            .chunk_items(&hits, &query)
+            .await?
+            .into_iter()
+            .map(|(item, _)| item)
+            .collect();
         self.builder.check_against_index(&mut items).await?;
         for item in &mut items {
             item.found_by = FoundBy::Tool {

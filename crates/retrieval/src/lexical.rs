@@ -11,7 +11,8 @@
 //! A chunk's stream is stored as a tsvector: the path and the symbol path with weight `A`, the text
 //! with the default weight `D`, so `ts_rank` prefers chunks whose file or symbol names the query.
 //! Queries go through the same tokeniser ([`tsquery`]): all words must match, each as the whole
-//! identifier or, ranked below those, as all of its parts.
+//! identifier or, ranked below those, as all of its parts. Below both, chunks holding only some of
+//! the words are ranked by BM25 over the [`ranking_terms`] (stop words left out).
 
 use std::collections::BTreeMap;
 
@@ -164,6 +165,110 @@ pub fn tsquery<'a>(words: impl IntoIterator<Item = &'a str>) -> Option<TokenQuer
     })
 }
 
+/// English words that say nothing about code: a question's grammar ("where is the … when …").
+/// Never ranking terms; still matched when a query is all of them.
+const STOPWORDS: &[&str] = &[
+    "a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at",
+    "be", "been", "before", "being", "between", "both", "but", "by", "can", "could", "did", "do", "does",
+    "doing", "done", "down", "during", "each", "else", "ever", "every", "few", "for", "from", "further",
+    "get", "gets", "got", "had", "has", "have", "having", "he", "her", "here", "him", "his", "how",
+    "however", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "let", "lets", "like", "made",
+    "make", "makes", "many", "may", "me", "might", "more", "most", "much", "must", "my", "no", "nor", "not",
+    "now", "of", "off", "on", "once", "one", "only", "or", "other", "our", "out", "over", "own", "part",
+    "same", "say", "says", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them",
+    "then", "there", "these", "they", "thing", "things", "this", "those", "through", "to", "too", "under",
+    "until", "up", "upon", "us", "very", "was", "way", "we", "were", "what", "whatever", "when", "where",
+    "whether", "which", "while", "who", "whom", "whose", "why", "will", "with", "within", "without", "would",
+    "you", "your",
+];
+
+/// Whether `token` (lowercase) is an English stop word.
+pub fn is_stopword(token: &str) -> bool {
+    STOPWORDS.binary_search(&token).is_ok()
+}
+
+/// The distinct tokens of `words` to rank by (each identifier whole and its parts), stop words
+/// left out, in order of first appearance.
+pub fn ranking_terms<'a>(words: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut terms: Vec<String> = Vec::new();
+    for word in words {
+        for identifier in identifiers(word) {
+            for token in identifier_tokens(identifier) {
+                if !is_stopword(&token) && !terms.contains(&token) {
+                    terms.push(token);
+                }
+            }
+        }
+    }
+    terms
+}
+
+/// Suffixes that inflect an English word (`release` → `releases`, `released`, `releasing`).
+const SUFFIXES: &[&str] = &["s", "es", "ed", "d", "ing", "er", "ers"];
+
+/// Other forms `token` may take in code and prose, for a ranking term to match whichever the code
+/// uses: a question asks for "rejected versions" where the code says `reject` and `versions`.
+/// Candidates only (`parsed` gives `parse` and `pars`); those that occur nowhere weigh nothing.
+/// Words of letters only, of four letters or more; the token itself is not included.
+pub fn inflections(token: &str) -> Vec<String> {
+    if token.len() < 4 || !token.bytes().all(|b| b.is_ascii_lowercase()) {
+        return Vec::new();
+    }
+    let mut stems = vec![token.to_string()];
+    if let Some(stem) = token.strip_suffix("ies") {
+        stems.push(format!("{stem}y"));
+    }
+    for suffix in SUFFIXES {
+        if let Some(stem) = token.strip_suffix(suffix).filter(|s| s.len() >= 3) {
+            stems.push(stem.to_string());
+            // `stopped` → `stop`, `parsing` → `parse`.
+            let bytes = stem.as_bytes();
+            if bytes.len() >= 4 && bytes[bytes.len() - 1] == bytes[bytes.len() - 2] {
+                stems.push(stem[..stem.len() - 1].to_string());
+            }
+            if *suffix == "ing" || *suffix == "ed" || *suffix == "er" {
+                stems.push(format!("{stem}e"));
+            }
+        }
+    }
+    let mut forms: Vec<String> = Vec::new();
+    for stem in &stems {
+        let mut add = |form: String| {
+            if form != token && !forms.contains(&form) {
+                forms.push(form);
+            }
+        };
+        add(stem.clone());
+        for suffix in SUFFIXES {
+            add(format!("{stem}{suffix}"));
+        }
+        if let Some(bare) = stem.strip_suffix('e') {
+            add(format!("{bare}ing"));
+        }
+    }
+    forms
+}
+
+/// A `tsquery` (text form) matching any of `lexemes` anywhere, and one matching any of them with
+/// weight `A` (in the path or symbol path) only.
+pub fn term_tsqueries<S: AsRef<str>>(lexemes: &[S]) -> (String, String) {
+    let (mut anywhere, mut heading) = (String::new(), String::new());
+    for (i, lexeme) in lexemes.iter().enumerate() {
+        if i > 0 {
+            anywhere.push_str(" | ");
+            heading.push_str(" | ");
+        }
+        push_quoted(&mut anywhere, lexeme.as_ref());
+        push_quoted(&mut heading, lexeme.as_ref());
+        heading.push_str(":A");
+    }
+    if lexemes.len() > 1 {
+        (format!("( {anywhere} )"), format!("( {heading} )"))
+    } else {
+        (anywhere, heading)
+    }
+}
+
 /// Appends `lexeme` single-quoted, with quotes and backslashes escaped.
 fn push_quoted(out: &mut String, lexeme: &str) {
     out.push('\'');
@@ -207,6 +312,70 @@ mod tests {
             v,
             "'all':8 'client':4A 'fn':6 'net':2A 'rs':3A 'send':5A,7,8 'send_all':8 'src':1A"
         );
+    }
+
+    #[test]
+    fn stopwords_are_sorted_for_binary_search() {
+        assert!(
+            STOPWORDS.windows(2).all(|w| w[0] < w[1]),
+            "STOPWORDS must stay sorted and distinct"
+        );
+        assert!(is_stopword("where") && is_stopword("the") && !is_stopword("release"));
+    }
+
+    #[test]
+    fn ranking_terms_split_identifiers_and_skip_stopwords() {
+        assert_eq!(
+            ranking_terms([
+                "Where",
+                "is",
+                "the",
+                "pre-release",
+                "of",
+                "matches_tilde",
+                "release?"
+            ]),
+            ["pre", "release", "matches_tilde", "matches", "tilde"]
+        );
+        assert_eq!(
+            term_tsqueries(&["it's"]),
+            ("'it''s'".to_string(), "'it''s':A".to_string())
+        );
+        assert_eq!(
+            term_tsqueries(&["reject", "rejected"]),
+            (
+                "( 'reject' | 'rejected' )".to_string(),
+                "( 'reject':A | 'rejected':A )".to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn inflections_reach_the_forms_code_uses() {
+        let forms = |t: &str| inflections(t);
+        for (token, form) in [
+            ("rejected", "reject"),
+            ("releases", "release"),
+            ("release", "releases"),
+            ("parsing", "parse"),
+            ("parsed", "parse"),
+            ("stopped", "stop"),
+            ("entries", "entry"),
+            ("match", "matches"),
+            ("matcher", "match"),
+            ("ordered", "order"),
+        ] {
+            assert!(
+                forms(token).contains(&form.to_string()),
+                "{token} → {form}: {:?}",
+                forms(token)
+            );
+        }
+        assert!(
+            !forms("release").contains(&"release".to_string()),
+            "the token itself is not a variant"
+        );
+        assert!(forms("id").is_empty() && forms("utf8").is_empty() && forms("größe").is_empty());
     }
 
     #[test]

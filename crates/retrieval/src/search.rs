@@ -16,11 +16,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use regex::RegexBuilder;
-use reposage_store::{ChunkFilter, ChunkRecord, LexicalQuery, RepositoryId, Store};
+use reposage_store::{
+    ChunkFilter, ChunkRecord, LexicalQuery, RepositoryId, Store, TermRanking, TermStatistics, WeightedTerm,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::fusion::{RrfParams, fuse};
-use crate::lexical::{identifier_tokens, identifiers, tsquery};
+use crate::lexical::{identifier_tokens, identifiers, inflections, ranking_terms, term_tsqueries, tsquery};
 use crate::query::{ParsedQuery, postgres_regex};
 use crate::{Embedder, Error, Result, VectorFilter, VectorStore};
 
@@ -98,6 +100,8 @@ pub struct SearchParams {
     pub candidates: usize,
     /// Bound on a lexical query's run time.
     pub lexical_timeout: Duration,
+    /// How the lexical list ranks chunks holding only some of the query's words.
+    pub bm25: Bm25Params,
 }
 
 impl Default for SearchParams {
@@ -106,7 +110,91 @@ impl Default for SearchParams {
             rrf: RrfParams::default(),
             candidates: 50,
             lexical_timeout: Duration::from_secs(5),
+            bm25: Bm25Params::default(),
         }
+    }
+}
+
+/// The BM25 ranking of the lexical list's last tier: the chunks holding some, not all, of the
+/// query's words (see [`TermRanking`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bm25Params {
+    /// Term-frequency saturation.
+    pub k1: f32,
+    /// Length normalisation.
+    pub b: f32,
+    /// Extra frequency of a word found in the chunk's path or symbol path.
+    pub heading_boost: f32,
+    /// Words held by more than this share of the chunks only add to the score of chunks found by
+    /// rarer words (unless fewer than [`Bm25Params::min_selecting`] words are rarer).
+    pub selecting_share: f64,
+    /// Rarest words that select candidates, however common.
+    pub min_selecting: usize,
+}
+
+impl Default for Bm25Params {
+    fn default() -> Self {
+        Bm25Params {
+            k1: 1.2,
+            b: 0.75,
+            heading_boost: 1.0,
+            selecting_share: 0.1,
+            min_selecting: 2,
+        }
+    }
+}
+
+impl Bm25Params {
+    /// The ranking of `terms` given how often they occur: each term's weight is its inverse
+    /// document frequency `ln(1 + (N − n + 0.5) / (n + 0.5))` for `n` of `N` chunks; terms that
+    /// occur nowhere are left out. `None` when no term occurs.
+    pub fn ranking(&self, terms: &[String], statistics: &TermStatistics) -> Option<TermRanking> {
+        let total = statistics.chunks as f64;
+        let documents = |lexeme: &str| {
+            statistics
+                .documents
+                .iter()
+                .find(|(l, _)| l == lexeme)
+                .map(|(_, n)| *n)
+        };
+        let mut weighted: Vec<(i64, WeightedTerm)> = terms
+            .iter()
+            .filter_map(|term| {
+                // The term matches in any of its forms that occur; its rarity is that of its
+                // commonest form (the union of their chunks is at least as large).
+                let forms: Vec<(String, i64)> = std::iter::once(term.clone())
+                    .chain(inflections(term))
+                    .filter_map(|form| documents(&form).map(|n| (form, n)))
+                    .collect();
+                let documents = forms.iter().map(|(_, n)| *n).max()?;
+                let n = documents as f64;
+                let lexemes: Vec<&str> = forms.iter().map(|(form, _)| form.as_str()).collect();
+                let (tsquery, heading_tsquery) = term_tsqueries(&lexemes);
+                Some((
+                    documents,
+                    WeightedTerm {
+                        tsquery,
+                        heading_tsquery,
+                        weight: (1.0 + (total - n + 0.5) / (n + 0.5)).ln() as f32,
+                        selects: false,
+                    },
+                ))
+            })
+            .collect();
+        if weighted.is_empty() {
+            return None;
+        }
+        weighted.sort_by_key(|(documents, _)| *documents);
+        for (rank, (documents, term)) in weighted.iter_mut().enumerate() {
+            term.selects = rank < self.min_selecting || (*documents as f64) <= self.selecting_share * total;
+        }
+        Some(TermRanking {
+            terms: weighted.into_iter().map(|(_, t)| t).collect(),
+            k1: self.k1,
+            b: self.b,
+            heading_boost: self.heading_boost,
+            average_lexemes: statistics.average_lexemes,
+        })
     }
 }
 
@@ -350,16 +438,31 @@ impl Searcher {
             .into_iter()
             .filter(|w| tokened.is_empty() || identifiers(w).next().is_none());
         let phrases: Vec<String> = parsed.phrases.iter().chain(literal).cloned().collect();
+        let terms = ranking_terms(tokened.iter().map(|w| w.as_str()));
+        let several_words = tokened.len() > 1 && !terms.is_empty();
         let tokens = tsquery(tokened.into_iter().map(String::as_str));
         let (tsquery, loose_tsquery) = match tokens {
             Some(tokens) => (Some(tokens.whole), tokens.parts),
             None => (None, None),
+        };
+        // Ranking by some of the words is for queries of several: one word is all or nothing.
+        let ranked_terms = match several_words {
+            false => None,
+            true => {
+                let lexemes: Vec<String> = terms
+                    .iter()
+                    .flat_map(|t| std::iter::once(t.clone()).chain(inflections(t)))
+                    .collect();
+                let statistics = self.store.term_statistics(&filter.repositories, &lexemes).await?;
+                self.params.bm25.ranking(&terms, &statistics)
+            }
         };
         let hits = self
             .store
             .lexical_search(&LexicalQuery {
                 tsquery,
                 loose_tsquery,
+                ranked_terms,
                 phrases,
                 regexes: parsed.regexes.iter().map(|r| postgres_regex(r)).collect(),
                 filter: filter.clone(),
@@ -598,7 +701,8 @@ mod tests {
         let first = ranked[0].1;
         assert_eq!(first.lexical, Some(RankScore { rank: 1, score: 0.5 }));
         assert_eq!(first.semantic, Some(RankScore { rank: 2, score: 0.8 }));
-        assert!((first.fused - (1.0 / 61.0 + 1.0 / 62.0)).abs() < 1e-7);
+        // The lexical list weighs 0.7 by default.
+        assert!((first.fused - (0.7 / 61.0 + 1.0 / 62.0)).abs() < 1e-7);
         assert_eq!(ranked[1].1.lexical, None);
     }
 

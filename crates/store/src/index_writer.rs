@@ -233,7 +233,8 @@ impl IndexWriter {
         Ok(())
     }
 
-    /// Deletes `removed` paths, links calls to the symbols they name, counts symbols into `stats`,
+    /// Deletes `removed` paths, links calls to the symbols they name, refreshes the lexical
+    /// search's term statistics, counts symbols into `stats`,
     /// marks the run succeeded and the repository indexed at `commit`, and commits.
     pub async fn commit(
         mut self,
@@ -248,6 +249,11 @@ impl IndexWriter {
             .execute(&mut *self.tx)
             .await?;
         resolve_calls(&mut self.tx, self.repository_id).await?;
+        // The lexical search's term statistics, as of this run's chunks.
+        sqlx::query("SELECT refresh_search_terms($1)")
+            .bind(self.repository_id)
+            .execute(&mut *self.tx)
+            .await?;
         let (symbols, chunks): (i64, i64) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM symbols WHERE repository_id = $1),
                     (SELECT COUNT(*) FROM chunks WHERE repository_id = $1)",

@@ -41,7 +41,7 @@ pub use reposage_contract::vocabulary::{ParseStatus, SkipReason, SymbolKind};
 pub use repositories::{NewRepository, RefKind, RepositoryRecord};
 pub use retrieval::{
     ChunkFilter, ChunkRecord, LOOSE_MATCHES_RANKED, LexicalHit, LexicalQuery, PendingChunk, StoredVector,
-    extend_from_bytes, vector_to_bytes,
+    TermRanking, TermStatistics, WeightedTerm, extend_from_bytes, vector_to_bytes,
 };
 pub use runs::{RunEvent, RunKind, RunOutcome, RunRecord, RunStats, RunStatus, StageStatus};
 pub use substring::{LineMatch, SubstringHit, SubstringQuery};

@@ -43,12 +43,59 @@ pub struct LexicalQuery {
     pub phrases: Vec<String>,
     /// POSIX regular expressions each matching chunk matches (case-sensitive unless `(?i)`).
     pub regexes: Vec<String>,
+    /// When no chunk matches `tsquery` or `loose_tsquery`, ranks the chunks holding some of the
+    /// query's terms instead (a natural-language question rarely has every word in one chunk).
+    pub ranked_terms: Option<TermRanking>,
     /// Which chunks qualify.
     pub filter: ChunkFilter,
     /// Most hits.
     pub limit: i64,
     /// Bound on the query's run time (regexes can be slow); over it the query fails.
     pub timeout: Duration,
+}
+
+/// A ranking of chunks by the query terms they hold, each weighted by its rarity: BM25
+/// (Robertson & Zaragoza, 2009) over the chunks' lexemes, a term's frequency in a chunk counted
+/// as its presence (1, or `1 + heading_boost` when it is in the path or symbol path, weight `A`):
+/// the token stream keeps no counts, and chunks are short enough that presence is most of what a
+/// count says. Chunk length is the number of distinct lexemes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TermRanking {
+    /// The terms, each with its weight.
+    pub terms: Vec<WeightedTerm>,
+    /// BM25's term-frequency saturation `k1`.
+    pub k1: f32,
+    /// BM25's length normalisation `b` (0: none, 1: full).
+    pub b: f32,
+    /// Extra frequency of a term found in the path or symbol path.
+    pub heading_boost: f32,
+    /// Mean lexemes per chunk over the searched repositories.
+    pub average_lexemes: f32,
+}
+
+/// One term of a [`TermRanking`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightedTerm {
+    /// A `tsquery` (text form) matching the term anywhere in a chunk.
+    pub tsquery: String,
+    /// A `tsquery` matching it in the path or symbol path only (weight `A`).
+    pub heading_tsquery: String,
+    /// Its weight: the inverse document frequency.
+    pub weight: f32,
+    /// Whether chunks holding it are candidates. Terms in a large share of the chunks only add to
+    /// the score of chunks found by rarer ones: selecting by them would rank most of the index.
+    pub selects: bool,
+}
+
+/// How often terms occur in the chunks of some repositories.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TermStatistics {
+    /// Chunks of the repositories.
+    pub chunks: i64,
+    /// Mean distinct lexemes per chunk.
+    pub average_lexemes: f32,
+    /// For each lexeme asked about that occurs, the chunks holding it.
+    pub documents: Vec<(String, i64)>,
 }
 
 /// A chunk that matched a lexical query.
@@ -223,27 +270,71 @@ impl Store {
     }
 
     /// Chunks matching `query`, best first: `tsquery`'s matches by rank, then, while fewer than
-    /// `limit`, `loose_tsquery`'s other matches by rank.
+    /// `limit`, `loose_tsquery`'s other matches by rank; when neither matches anything,
+    /// `ranked_terms`' matches by score.
     pub async fn lexical_search(&self, query: &LexicalQuery) -> Result<Vec<LexicalHit>> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT set_config('statement_timeout', $1, true)")
             .bind(query.timeout.as_millis().max(1).to_string())
             .execute(&mut *tx)
             .await?;
-        let mut hits = lexical_tier(query, query.tsquery.as_deref(), None, query.limit)
+        let mut hits = lexical_tier(query, Tier::Matching(query.tsquery.as_deref()), query.limit)
             .build_query_as::<LexicalHit>()
             .fetch_all(&mut *tx)
             .await?;
         let missing = query.limit - hits.len() as i64;
         if let (Some(loose), Some(strict), true) = (&query.loose_tsquery, &query.tsquery, missing > 0) {
-            let more = lexical_tier(query, Some(loose), Some(strict), missing)
+            let more = lexical_tier(query, Tier::Looser { loose, strict }, missing)
                 .build_query_as::<LexicalHit>()
                 .fetch_all(&mut *tx)
                 .await?;
             hits.extend(more);
         }
+        if let Some(ranking) = query
+            .ranked_terms
+            .as_ref()
+            .filter(|r| r.terms.iter().any(|t| t.selects))
+            && hits.is_empty()
+        {
+            hits = lexical_tier(query, Tier::Terms(ranking), query.limit)
+                .build_query_as::<LexicalHit>()
+                .fetch_all(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(hits)
+    }
+
+    /// How often `lexemes` occur in the chunks of `repositories` (all when empty), from the
+    /// statistics each index run refreshes.
+    pub async fn term_statistics(
+        &self,
+        repositories: &[RepositoryId],
+        lexemes: &[String],
+    ) -> Result<TermStatistics> {
+        let (chunks, average_lexemes): (i64, f32) = sqlx::query_as(
+            "SELECT COALESCE(SUM(chunks), 0)::bigint,
+                    COALESCE(SUM(average_lexemes * chunks) / NULLIF(SUM(chunks), 0), 0)::real
+             FROM search_corpora
+             WHERE cardinality($1::uuid[]) = 0 OR repository_id = ANY($1)",
+        )
+        .bind(repositories)
+        .fetch_one(&self.pool)
+        .await?;
+        let documents = sqlx::query_as(
+            "SELECT lexeme, SUM(chunks)::bigint FROM search_terms
+             WHERE lexeme = ANY($2) AND (cardinality($1::uuid[]) = 0 OR repository_id = ANY($1))
+             GROUP BY lexeme",
+        )
+        .bind(repositories)
+        .bind(lexemes)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(TermStatistics {
+            chunks,
+            average_lexemes,
+            documents,
+        })
     }
 
     /// Moves the entries that recent writes left in the pending lists of the search indexes (the
@@ -336,28 +427,43 @@ impl IndexWriter {
 /// them all costs more than the rest of a search.
 pub const LOOSE_MATCHES_RANKED: i64 = 256;
 
-/// One ranked lexical query: chunks matching `tsquery` (and not `exclude`, the tier above), the
-/// phrases, regexes and filter of `query`, best first, at most `limit`.
-fn lexical_tier(
-    query: &LexicalQuery,
-    tsquery: Option<&str>,
-    exclude: Option<&str>,
-    limit: i64,
-) -> QueryBuilder<Postgres> {
+/// Which chunks one tier of a lexical query finds, and how it ranks them.
+#[derive(Debug, Clone, Copy)]
+enum Tier<'a> {
+    /// Chunks matching the `tsquery`, by `ts_rank` (all of the other conditions by path without one).
+    Matching(Option<&'a str>),
+    /// Chunks matching `loose` but not `strict` (the tier above), by `ts_rank`.
+    Looser { loose: &'a str, strict: &'a str },
+    /// Chunks holding a selecting term, by BM25.
+    Terms(&'a TermRanking),
+}
+
+/// One ranked lexical query: the chunks of `tier` that match the phrases, regexes and filter of
+/// `query`, best first, at most `limit`.
+fn lexical_tier(query: &LexicalQuery, tier: Tier<'_>, limit: i64) -> QueryBuilder<Postgres> {
+    let (tsquery, exclude) = match tier {
+        Tier::Matching(tsquery) => (tsquery, None),
+        Tier::Looser { loose, strict } => (Some(loose), Some(strict)),
+        Tier::Terms(_) => (None, None),
+    };
     let mut sql = QueryBuilder::<Postgres>::new("SELECT chunk_id, ");
-    match tsquery {
+    match (tier, tsquery) {
+        (Tier::Terms(ranking), _) => push_bm25(&mut sql, ranking),
         // Normalisation 1: divide by 1 + log(length), so long chunks do not win by size.
-        Some(tsquery) => sql
-            .push("ts_rank(tokens, ")
-            .push_bind(tsquery.to_string())
-            .push("::tsquery, 1)::real AS score"),
-        None => sql.push("0::real AS score"),
+        (_, Some(tsquery)) => {
+            sql.push("ts_rank(tokens, ")
+                .push_bind(tsquery.to_string())
+                .push("::tsquery, 1)::real AS score");
+        }
+        (_, None) => {
+            sql.push("0::real AS score");
+        }
     };
     sql.push(" FROM (SELECT c.id AS chunk_id, c.search_tokens AS tokens");
     // Files only when a condition needs them: joining every match to its file costs more than
     // the index lookup of a selective identifier.
     let textual = !query.phrases.is_empty() || !query.regexes.is_empty();
-    let by_path = tsquery.is_none();
+    let by_path = matches!(tier, Tier::Matching(None));
     let needs_files = textual || by_path || !query.filter.path_prefixes.is_empty();
     if by_path {
         sql.push(", f.path, c.start_line");
@@ -380,6 +486,17 @@ fn lexical_tier(
             .push_bind(exclude.to_string())
             .push("::tsquery");
     }
+    if let Tier::Terms(ranking) = tier {
+        let selecting: Vec<&str> = ranking
+            .terms
+            .iter()
+            .filter(|t| t.selects)
+            .map(|t| t.tsquery.as_str())
+            .collect();
+        sql.push(" AND c.search_tokens @@ ")
+            .push_bind(selecting.join(" | "))
+            .push("::tsquery");
+    }
     // Each condition twice: on the blob (served by its trigram index), then on the chunk.
     for phrase in &query.phrases {
         let pattern = format!("%{}%", escape_like(phrase));
@@ -395,12 +512,45 @@ fn lexical_tier(
         sql.push(" LIMIT ").push_bind(LOOSE_MATCHES_RANKED);
     }
     sql.push(") m");
-    match tsquery {
-        Some(_) => sql.push(" ORDER BY score DESC, chunk_id"),
-        None => sql.push(" ORDER BY path, start_line"),
+    match by_path {
+        false => sql.push(" ORDER BY score DESC, chunk_id"),
+        true => sql.push(" ORDER BY path, start_line"),
     };
     sql.push(" LIMIT ").push_bind(limit);
     sql
+}
+
+/// Appends the BM25 score of `tokens` (a chunk's lexemes) as `score`: for each term it holds,
+/// `weight · tf · (k1 + 1) / (tf + k1 · (1 − b + b · length / average))`, summed.
+fn push_bm25(sql: &mut QueryBuilder<Postgres>, ranking: &TermRanking) {
+    let column = |f: fn(&WeightedTerm) -> &str| {
+        ranking
+            .terms
+            .iter()
+            .map(f)
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let weights: Vec<f32> = ranking.terms.iter().map(|t| t.weight).collect();
+    sql.push("(SELECT COALESCE(SUM(x.weight * x.tf * (")
+        .push_bind(ranking.k1)
+        .push("::real + 1) / (x.tf + ")
+        .push_bind(ranking.k1)
+        .push("::real * (1 - ")
+        .push_bind(ranking.b)
+        .push("::real + ")
+        .push_bind(ranking.b)
+        .push("::real * length(tokens) / ")
+        .push_bind(ranking.average_lexemes.max(1.0))
+        .push("::real))), 0) FROM (SELECT t.weight, CASE WHEN tokens @@ t.heading THEN 1 + ")
+        .push_bind(ranking.heading_boost)
+        .push("::real ELSE 1 END AS tf FROM UNNEST(")
+        .push_bind(column(|t| &t.tsquery))
+        .push("::tsquery[], ")
+        .push_bind(column(|t| &t.heading_tsquery))
+        .push("::tsquery[], ")
+        .push_bind(weights)
+        .push("::real[]) AS t(term, heading, weight) WHERE tokens @@ t.term) x)::real AS score");
 }
 
 /// Appends `filter`'s conditions on `c` (chunks) and, for path prefixes, `f` (files).

@@ -106,12 +106,29 @@ impl ContextBuilder {
         if let Some(previous) = history.last() {
             queries.push(search_text(&format!("{} {question}", previous.question)));
         }
+        // The hits of every query in one fused order (each search's fused scores are on the same
+        // reciprocal-rank scale), each chunk once.
+        let mut searched: Vec<(f32, ContextItem)> = Vec::new();
         for query in queries.into_iter().filter(|q| !q.trim().is_empty()) {
             let hits = self.search(&query, repositories).await?;
             gathered.queries.push(query.clone());
             let found = self.chunk_items(&hits, &query).await?;
-            gathered.candidates.extend(found);
+            for (item, fused) in found {
+                match searched.iter_mut().find(|(_, s)| s.chunk_id == item.chunk_id) {
+                    Some(seen) if seen.0 >= fused => {}
+                    Some(seen) => *seen = (fused, item),
+                    None => searched.push((fused, item)),
+                }
+            }
         }
+        let wants_tests = asks_about_tests(question);
+        for (fused, item) in &mut searched {
+            *fused *= path_prior(&item.path, wants_tests);
+        }
+        searched.sort_by(|a, b| b.0.total_cmp(&a.0));
+        gathered
+            .candidates
+            .extend(searched.into_iter().map(|(_, item)| item));
 
         let terms = QuestionTerms::of(question);
         for identifier in &terms.identifiers {
@@ -146,8 +163,9 @@ impl ContextBuilder {
         }
     }
 
-    /// Items for search hits, with their chunk's text and enclosing symbol.
-    pub async fn chunk_items(&self, hits: &[SearchHit], query: &str) -> Result<Vec<ContextItem>> {
+    /// Items for search hits, with their chunk's text and enclosing symbol, each with its hit's
+    /// fused score.
+    pub async fn chunk_items(&self, hits: &[SearchHit], query: &str) -> Result<Vec<(ContextItem, f32)>> {
         let ids: Vec<i64> = hits.iter().map(|h| h.chunk_id).collect();
         let records: HashMap<i64, ChunkRecord> = self
             .store
@@ -175,7 +193,7 @@ impl ContextBuilder {
                 (None, Some(_)) => LEXICAL_SCORE / (1.0 + 0.1 * rank as f32),
                 (None, None) => 0.0,
             };
-            items.push(ContextItem {
+            let item = ContextItem {
                 number: 0,
                 repository_id: record.repository_id,
                 repository: format!("{}/{}", record.namespace, record.repository),
@@ -195,7 +213,8 @@ impl ContextBuilder {
                 found_by: FoundBy::Search {
                     query: query.to_string(),
                 },
-            });
+            };
+            items.push((item, hit.explanation.fused));
         }
         Ok(items)
     }
@@ -390,9 +409,81 @@ fn with_final_newline(mut text: String) -> String {
     text
 }
 
+/// How much a search hit in the file at `path` is worth beside others (1 for source files): tests
+/// and legal texts match a question's words and meaning (a test exercises exactly what is asked
+/// about; a licence speaks of "use" and "conditions") without being the code that does it, so
+/// they rank below it unless the question asks about tests.
+fn path_prior(path: &str, wants_tests: bool) -> f32 {
+    let lower = path.to_ascii_lowercase();
+    let file = lower.rsplit('/').next().unwrap_or(&lower);
+    let legal = ["license", "licence", "copying", "notice", "copyright"]
+        .iter()
+        .any(|name| file.starts_with(name));
+    if legal {
+        return LEGAL_PRIOR;
+    }
+    let in_test_dir = lower.split('/').rev().skip(1).any(|dir| {
+        matches!(
+            dir,
+            "test" | "tests" | "testing" | "spec" | "specs" | "__tests__" | "testdata"
+        )
+    });
+    let stem = file.split('.').next().unwrap_or(file);
+    let test_file = stem.starts_with("test_")
+        || stem.ends_with("_test")
+        || stem.ends_with("_tests")
+        || file.contains(".test.")
+        || file.contains(".spec.")
+        || stem == "tests";
+    if (in_test_dir || test_file) && !wants_tests {
+        TEST_PRIOR
+    } else {
+        1.0
+    }
+}
+
+/// Weight of a test file's hit when the question is not about tests.
+const TEST_PRIOR: f32 = 0.5;
+/// Weight of a licence's or notice's hit.
+const LEGAL_PRIOR: f32 = 0.3;
+
+/// Whether `question` asks about tests ("how is … tested", "which test covers …").
+fn asks_about_tests(question: &str) -> bool {
+    question
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| w.to_ascii_lowercase().starts_with("test"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tests_and_licences_rank_below_source_unless_asked_for() {
+        for source in [
+            "src/eval.rs",
+            "lib/testing_utils_impl.py",
+            "src/contest.rs",
+            "README.md",
+        ] {
+            assert_eq!(path_prior(source, false), 1.0, "{source}");
+        }
+        for test in [
+            "tests/test_version.rs",
+            "src/tests/recursive.rs",
+            "pkg/pool_test.go",
+            "web/app.spec.ts",
+            "test_parser.py",
+            "src/tests.rs",
+        ] {
+            assert_eq!(path_prior(test, false), TEST_PRIOR, "{test}");
+            assert_eq!(path_prior(test, true), 1.0, "{test}");
+        }
+        assert_eq!(path_prior("LICENSE-APACHE", true), LEGAL_PRIOR);
+        assert!(asks_about_tests("How is the walker tested?"));
+        assert!(asks_about_tests("Which tests cover overflow"));
+        assert!(!asks_about_tests("Where is the latest version chosen?"));
+    }
 
     #[test]
     fn a_question_becomes_a_query_without_syntax() {

@@ -1,6 +1,6 @@
 //! Fitting the best candidates into the model's token budget.
 
-use super::ContextItem;
+use super::{ContextItem, FoundBy};
 
 /// Room for the context in the prompt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,13 +20,25 @@ const ITEM_OVERHEAD_TOKENS: usize = 12;
 /// `budget` (the last one that does not fit whole is cut to its first lines when enough of it
 /// fits). Items are numbered from 1 in the order kept. Returns the items and how many candidates
 /// were left out.
+///
+/// Best first: what the question names or a tool returned (symbols, paths, the overview) by
+/// score, then search hits in the order given — the hybrid search's fused order, which weighs
+/// both of its lists, where a hit's score is the similarity of one.
 pub fn pack(
     mut candidates: Vec<ContextItem>,
     budget: Budget,
     count_tokens: &dyn Fn(&str) -> usize,
 ) -> (Vec<ContextItem>, usize) {
-    // Stable: among equal scores, the order found (search rank) wins.
-    candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+    // Stable: search hits keep their order, and so do other items of equal scores.
+    candidates.sort_by(|a, b| {
+        let searched = |i: &ContextItem| matches!(i.found_by, FoundBy::Search { .. });
+        match (searched(a), searched(b)) {
+            (false, false) => b.score.total_cmp(&a.score),
+            (false, true) => std::cmp::Ordering::Less,
+            (true, false) => std::cmp::Ordering::Greater,
+            (true, true) => std::cmp::Ordering::Equal,
+        }
+    });
     let total = candidates.len();
     let mut kept: Vec<ContextItem> = Vec::new();
     let mut left = budget.tokens;
@@ -95,7 +107,6 @@ mod tests {
     use reposage_store::RepositoryId;
 
     use super::*;
-    use crate::context::FoundBy;
 
     fn item(path: &str, start: i32, lines: i32, score: f32) -> ContextItem {
         let text: String = (start..start + lines).map(|n| format!("line {n}\n")).collect();
@@ -141,6 +152,28 @@ mod tests {
         let order: Vec<_> = items.iter().map(|i| (i.number, i.path.as_str())).collect();
         assert_eq!(order, [(1, "b.rs"), (2, "c.rs")]);
         assert_eq!(dropped, 1);
+    }
+
+    #[test]
+    fn named_items_come_first_and_search_hits_keep_their_fused_order() {
+        let hit = |path: &str, score: f32| ContextItem {
+            found_by: FoundBy::Search { query: "q".into() },
+            ..item(path, 1, 5, score)
+        };
+        let (items, _) = pack(
+            vec![
+                hit("fused-1.rs", 0.2),
+                hit("fused-2.rs", 0.4),
+                item("named.rs", 1, 5, 0.1),
+            ],
+            Budget {
+                tokens: 10_000,
+                max_items: 10,
+            },
+            &words,
+        );
+        let order: Vec<_> = items.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(order, ["named.rs", "fused-1.rs", "fused-2.rs"]);
     }
 
     #[test]

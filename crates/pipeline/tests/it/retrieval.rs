@@ -179,6 +179,56 @@ async fn lexical_search_splits_identifiers_and_honours_filters_phrases_and_regex
 }
 
 #[sqlx::test(migrator = "reposage_store::MIGRATOR")]
+async fn a_question_no_chunk_wholly_holds_is_ranked_by_its_rarer_words(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let fixture = fixture();
+    let summary = index(&store, request(&fixture, "svc")).await;
+
+    // No chunk holds every word; backoff_send holds the rarest ones, in other forms ("waiting",
+    // "attempts" → `_attempt`, "overloaded"): BM25 ranks it first.
+    let question = "how long does the client keep waiting between attempts while the server is overloaded";
+    let lexical = search(&store, question, SearchMode::Lexical).await;
+    assert_eq!(symbols(&lexical)[0], "backoff_send", "{:?}", symbols(&lexical));
+    let top = lexical.hits[0].explanation.lexical.expect("a lexical rank");
+    assert_eq!(top.rank, 1);
+    assert!(top.score > 0.0);
+    // Words no chunk holds in any form find nothing.
+    let absent = search(&store, "where are HTTP retries handled", SearchMode::Lexical).await;
+    assert!(absent.hits.is_empty(), "{:?}", symbols(&absent));
+
+    // The statistics behind it, refreshed by the run.
+    let stats = store
+        .term_statistics(
+            &[summary.repository_id],
+            &["backoff".into(), "server".into(), "nowhere".into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(stats.chunks, summary.stats.chunks as i64);
+    assert!(stats.average_lexemes > 1.0, "{stats:?}");
+    let mut documents = stats.documents.clone();
+    documents.sort();
+    assert_eq!(documents, [("backoff".to_string(), 1), ("server".to_string(), 1)]);
+
+    // A run that removes the file takes its words out of the statistics.
+    fixture.commit(
+        "main",
+        "drop the client",
+        &[
+            ("tools/parser.py", Entry::text(parser_py())),
+            ("db/pool.go", Entry::text(POOL_GO)),
+        ],
+    );
+    index(&store, request(&fixture, "svc")).await;
+    let after = store
+        .term_statistics(&[summary.repository_id], &["backoff".into()])
+        .await
+        .unwrap();
+    assert!(after.documents.is_empty(), "{after:?}");
+    assert_eq!(after.chunks, stats.chunks - 1);
+}
+
+#[sqlx::test(migrator = "reposage_store::MIGRATOR")]
 async fn whole_identifier_matches_rank_before_matches_of_its_parts(pool: PgPool) {
     let store = Store::from_pool(pool);
     let fixture = GitFixture::new();
