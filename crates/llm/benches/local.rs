@@ -11,14 +11,16 @@
 //! - generation: tokens per second over 128 generated tokens (greedy, a prompt asking for a long
 //!   story), from the first token to the last, so the prompt's evaluation is not counted.
 //!
-//! `BENCH_PROMPT_TOKENS` changes the prompt's size; `BENCH_CONVERT=0` runs the file's own block
-//! types instead of converting Q4_1/Q5_x weights to Q8_0 (`LocalModelConfig::convert_to_q8_0`).
+//! `BENCH_PROMPT_TOKENS` changes the prompt's size; `BENCH_WEIGHTS` (`as-stored`, `q8_0`, `f32`)
+//! how weights without SIMD kernels are held (`LocalModelConfig::weight_format`, default f32).
+//! Every figure comes with the process's CPU time over the same span and the load average, since
+//! other work on the machine slows wall time down.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use reposage_llm::local::{DEFAULT_PROMPT_BATCH_SIZE, LocalModel, LocalModelConfig};
+use reposage_llm::local::{DEFAULT_PROMPT_BATCH_SIZE, LocalModel, LocalModelConfig, WeightFormat};
 use reposage_llm::{ChatEvent, ChatMessage, ChatModel, ChatRequest};
 
 const GENERATED_TOKENS: u32 = 128;
@@ -38,10 +40,15 @@ fn main() {
         .filter_map(|n| n.trim().parse().ok())
         .collect();
     let prompt_size: usize = env_or("BENCH_PROMPT_TOKENS", 2000);
-    let convert = env_or("BENCH_CONVERT", 1) != 0;
+    let format = match std::env::var("BENCH_WEIGHTS").as_deref() {
+        Ok("as-stored") => WeightFormat::AsStored,
+        Ok("q8_0") => WeightFormat::Q8_0,
+        Ok("f32") => WeightFormat::F32,
+        _ => WeightFormat::default(),
+    };
     let config = |batch: usize| LocalModelConfig {
         prompt_batch_size: batch,
-        convert_to_q8_0: convert,
+        weight_format: format,
         ..LocalModelConfig::new(&path)
     };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
@@ -62,16 +69,18 @@ fn main() {
         std::arch::is_x86_feature_detected!("avx512f"),
     );
 
+    println!("load average at start: {}", load_average());
+
     let mut loads = Vec::with_capacity(runs);
     let mut model = None;
     for _ in 0..runs {
-        let started = Instant::now();
+        let span = Span::start();
         model = Some(LocalModel::load(config(DEFAULT_PROMPT_BATCH_SIZE)).expect("the model loads"));
-        loads.push(started.elapsed());
+        loads.push(span.end());
     }
     let model = model.expect("at least one run");
     println!(
-        "model: {} ({}), Q4_1/Q5_x converted to Q8_0: {convert}",
+        "model: {} ({}), weights without SIMD kernels held as {format:?}",
         model.info().name,
         path.display()
     );
@@ -87,8 +96,8 @@ fn main() {
         let model = LocalModel::load(config(batch)).expect("the model loads");
         let mut firsts = Vec::with_capacity(runs);
         for _ in 0..runs {
-            let (first, _, _) = runtime.block_on(time(&model, rag.clone(), 1));
-            firsts.push(first);
+            let timing = runtime.block_on(time(&model, rag.clone(), 1));
+            firsts.push(timing.first);
         }
         report(
             &format!("time to first token, {prompt_tokens}-token prompt, batches of {batch}"),
@@ -100,29 +109,75 @@ fn main() {
         ChatMessage::system("You are a storyteller."),
         ChatMessage::user("Write a long story about a dragon who learns to code, in many chapters."),
     ];
-    let mut rates = Vec::with_capacity(runs);
+    let mut per_token = Vec::with_capacity(runs);
     let mut generated = 0;
     for _ in 0..runs {
-        let (first, last, tokens) = runtime.block_on(time(&model, story.clone(), GENERATED_TOKENS));
-        generated = tokens;
-        let per_token = (last - first) / (tokens.max(2) - 1);
-        rates.push(per_token);
+        let timing = runtime.block_on(time(&model, story.clone(), GENERATED_TOKENS));
+        generated = timing.tokens;
+        let intervals = timing.tokens.max(2) - 1;
+        per_token.push(Measured {
+            wall: timing.rest.wall / intervals,
+            cpu: timing.rest.cpu / intervals,
+        });
     }
-    rates.sort();
+    per_token.sort_by_key(|m| m.wall);
     let rate = |d: Duration| 1.0 / d.as_secs_f64();
+    let (median, p95) = (percentile(&per_token, 50), percentile(&per_token, 95));
     println!(
-        "generation ({generated} tokens, greedy): median {:.1} tokens/s, p95 {:.1} tokens/s ({:.2?} / {:.2?} per token)",
-        rate(percentile(&rates, 50)),
-        rate(percentile(&rates, 95)),
-        percentile(&rates, 50),
-        percentile(&rates, 95),
+        "generation ({generated} tokens, greedy): median {:.1} tokens/s, p95 {:.1} tokens/s \
+         ({:.2?} / {:.2?} per token; CPU {:.2?} / {:.2?} per token)",
+        rate(median.wall),
+        rate(p95.wall),
+        median.wall,
+        p95.wall,
+        median.cpu,
+        p95.cpu,
     );
+    println!("load average at end: {}", load_average());
 }
 
-/// Streams an answer of at most `max` tokens: the time to the first event, to the last, and the
-/// tokens generated.
-async fn time(model: &LocalModel, messages: Vec<ChatMessage>, max: u32) -> (Duration, Duration, u32) {
-    let started = Instant::now();
+/// Wall and process CPU time of one span.
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    wall: Duration,
+    cpu: Duration,
+}
+
+/// A span being measured.
+struct Span {
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl Span {
+    fn start() -> Self {
+        Span {
+            wall: Instant::now(),
+            cpu: cpu_time(),
+        }
+    }
+
+    fn end(&self) -> Measured {
+        Measured {
+            wall: self.wall.elapsed(),
+            cpu: cpu_time().saturating_sub(self.cpu),
+        }
+    }
+}
+
+/// How one streamed answer went.
+struct Timing {
+    /// From the request to its first event: the prompt's evaluation and the first token.
+    first: Measured,
+    /// From the first event to the last: the other tokens.
+    rest: Measured,
+    /// Tokens generated.
+    tokens: u32,
+}
+
+/// Streams an answer of at most `max` tokens.
+async fn time(model: &LocalModel, messages: Vec<ChatMessage>, max: u32) -> Timing {
+    let span = Span::start();
     let mut stream = model
         .stream(ChatRequest {
             messages,
@@ -135,12 +190,43 @@ async fn time(model: &LocalModel, messages: Vec<ChatMessage>, max: u32) -> (Dura
     let mut first = None;
     let mut tokens = 0;
     while let Some(event) = stream.next().await {
-        first.get_or_insert_with(|| started.elapsed());
+        if first.is_none() {
+            first = Some((span.end(), Span::start()));
+        }
         if let ChatEvent::Usage(usage) = event.expect("generation does not fail") {
             tokens = usage.completion_tokens;
         }
     }
-    (first.expect("an event"), started.elapsed(), tokens)
+    let (first, rest) = first.expect("an event");
+    Timing {
+        first,
+        rest: rest.end(),
+        tokens,
+    }
+}
+
+/// The process's user plus system CPU time (Linux; zero elsewhere).
+fn cpu_time() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command's closing parenthesis, from the state (field 3) on; utime and
+    // stime are fields 14 and 15, in clock ticks of 1/100 s.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|i| fields.get(*i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// The 1, 5 and 15-minute load averages (Linux).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// About `tokens` tokens of this repository's README and the crate's sources.
@@ -173,19 +259,19 @@ fn prompt_text(model: &LocalModel, tokens: usize) -> String {
     text
 }
 
-fn report(what: &str, times: &mut [Duration]) {
-    times.sort();
+fn report(what: &str, times: &mut [Measured]) {
+    times.sort_by_key(|m| m.wall);
+    let (median, p95) = (percentile(times, 50), percentile(times, 95));
     println!(
-        "{what}: median {:.2?}, p95 {:.2?}",
-        percentile(times, 50),
-        percentile(times, 95)
+        "{what}: median {:.2?}, p95 {:.2?} (CPU {:.2?} / {:.2?})",
+        median.wall, p95.wall, median.cpu, p95.cpu
     );
 }
 
-/// The `p`th percentile of sorted `times` (nearest rank).
-fn percentile(times: &[Duration], p: usize) -> Duration {
-    let rank = (p * times.len()).div_ceil(100).max(1);
-    times[rank - 1]
+/// The `p`th percentile of `measured`, sorted by wall time (nearest rank).
+fn percentile(measured: &[Measured], p: usize) -> Measured {
+    let rank = (p * measured.len()).div_ceil(100).max(1);
+    measured[rank - 1]
 }
 
 fn env_or(name: &str, default: usize) -> usize {

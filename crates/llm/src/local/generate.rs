@@ -1,6 +1,8 @@
 //! One request's generation, on a thread of its own: the prompt in batches, then token by token
 //! until the model ends its turn or the output limit is reached, every event sent through a
-//! channel the request's stream reads.
+//! channel the request's stream reads. When tools are offered, the text goes through a
+//! [`ToolCallScanner`] first: calls are sent as [`ChatEvent::ToolCall`]s at the end (as the OpenAI
+//! client sends them), before the usage, with [`FinishReason::ToolCalls`].
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -13,7 +15,8 @@ use tokio::sync::mpsc;
 
 use super::Inner;
 use super::tokenizer::Utf8Decoder;
-use crate::{ChatEvent, Error, FinishReason, Result, Usage};
+use super::tools::{Piece, ToolCallScanner};
+use crate::{ChatEvent, Error, FinishReason, Result, ToolCall, Usage};
 
 /// A generation ready to run.
 pub(super) struct Generation {
@@ -24,6 +27,10 @@ pub(super) struct Generation {
     max_output: usize,
     temperature: Option<f32>,
     events: mpsc::Sender<Result<ChatEvent>>,
+    /// Finds tool calls in the text, when tools are offered.
+    scanner: Option<ToolCallScanner>,
+    /// The well-formed calls found so far, sent when the generation ends.
+    calls: Vec<ToolCall>,
     /// Counts the generation as active until it is dropped.
     _active: ActiveGuard,
 }
@@ -46,13 +53,15 @@ impl Drop for ActiveGuard {
 }
 
 impl Generation {
-    /// A generation of at most `max_output` tokens answering `prompt`, counted as active from now.
+    /// A generation of at most `max_output` tokens answering `prompt`, counted as active from now;
+    /// `scanner` finds the calls of the tools offered.
     pub(super) fn new(
         inner: Arc<Inner>,
         prompt: Vec<u32>,
         max_output: usize,
         temperature: Option<f32>,
         events: mpsc::Sender<Result<ChatEvent>>,
+        scanner: Option<ToolCallScanner>,
     ) -> Self {
         inner.stats.active.fetch_add(1, Ordering::SeqCst);
         Generation {
@@ -63,6 +72,8 @@ impl Generation {
             max_output,
             temperature,
             events,
+            scanner,
+            calls: Vec::new(),
         }
     }
 
@@ -128,8 +139,12 @@ impl Generation {
             }
             history.push(next);
             let text = decoder.push(inner.tokenizer.token_bytes(next));
-            if !text.is_empty() && self.events.blocking_send(Ok(ChatEvent::Delta(text))).is_err() {
+            if !text.is_empty() && !self.send_text(&text) {
                 return Ok(Outcome::Cancelled);
+            }
+            if self.scanner.as_ref().is_some_and(ToolCallScanner::ended) {
+                // The model went on after its calls: they are to be run first.
+                return Ok(self.finish(String::new(), usage(generated), FinishReason::ToolCalls));
             }
             if generated == self.max_output {
                 return Ok(self.finish(decoder.finish(), usage(generated), FinishReason::Length));
@@ -151,12 +166,63 @@ impl Generation {
             .to_dtype(DType::F32)
     }
 
-    /// Sends the last text (if any), the usage and the finish reason.
-    fn finish(&self, rest: String, usage: Usage, reason: FinishReason) -> Outcome {
-        let mut events = Vec::with_capacity(3);
-        if !rest.is_empty() {
-            events.push(ChatEvent::Delta(rest));
+    /// Sends generated text: as it is, or what the tool-call scanner makes of it. False when the
+    /// stream was dropped.
+    fn send_text(&mut self, text: &str) -> bool {
+        let Some(scanner) = &mut self.scanner else {
+            return self
+                .events
+                .blocking_send(Ok(ChatEvent::Delta(text.to_string())))
+                .is_ok();
+        };
+        let pieces = scanner.push(text);
+        self.send_pieces(pieces)
+    }
+
+    /// Sends text pieces as deltas (a garbled call as the text it was) and keeps the calls.
+    fn send_pieces(&mut self, pieces: Vec<Piece>) -> bool {
+        for piece in pieces {
+            let text = match piece {
+                Piece::Text(text) => text,
+                Piece::Call(call) => {
+                    tracing::debug!(name = %call.name, arguments = %call.arguments, "local model called a tool");
+                    self.calls.push(call);
+                    continue;
+                }
+                Piece::Garbled { text, problem } => {
+                    tracing::debug!(%problem, text = %text, "local model wrote a tool call that cannot be used");
+                    text
+                }
+            };
+            if self.events.blocking_send(Ok(ChatEvent::Delta(text))).is_err() {
+                return false;
+            }
         }
+        true
+    }
+
+    /// Sends the last text (if any), the tool calls, the usage and the finish reason
+    /// ([`FinishReason::ToolCalls`] when there are calls).
+    fn finish(&mut self, rest: String, usage: Usage, reason: FinishReason) -> Outcome {
+        let mut pieces = Vec::new();
+        match &mut self.scanner {
+            Some(scanner) => {
+                pieces.extend(scanner.push(&rest));
+                pieces.extend(scanner.finish());
+            }
+            None if !rest.is_empty() => pieces.push(Piece::Text(rest)),
+            None => {}
+        }
+        if !self.send_pieces(pieces) {
+            return Outcome::Cancelled;
+        }
+        let calls = std::mem::take(&mut self.calls);
+        let reason = if calls.is_empty() {
+            reason
+        } else {
+            FinishReason::ToolCalls
+        };
+        let mut events: Vec<ChatEvent> = calls.into_iter().map(ChatEvent::ToolCall).collect();
         events.push(ChatEvent::Usage(usage));
         events.push(ChatEvent::Finished(reason));
         for event in events {

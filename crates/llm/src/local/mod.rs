@@ -7,7 +7,11 @@
 //!
 //! [`ChatModel::stream`] renders the conversation, checks the prompt and the requested output fit
 //! the context window, and generates on a thread of its own: the prompt in batches, then one token
-//! at a time, each sent as a [`ChatEvent::Delta`] as soon as its text is complete UTF-8. Every
+//! at a time, each sent as a [`ChatEvent::Delta`] as soon as its text is complete UTF-8. Tools are
+//! offered in the prompt, the Hermes/Qwen way ChatML models are tuned on (`<tools>` in the system
+//! message, calls written as `<tool_call>{…}</tool_call>`): a well-formed call of an offered tool
+//! is sent as a [`ChatEvent::ToolCall`], a garbled one as the text it was, which the assistant
+//! recognises as a tool call written as text and answers without tools. Every
 //! request runs on its own copy of the model — the weights are shared (candle keeps them behind
 //! `Arc`s), only the KV cache is per request — so concurrent requests do not wait for each other
 //! beyond sharing the cores. Dropping the stream stops the generation before its next token.
@@ -15,11 +19,13 @@
 //! - this file: [`LocalModelConfig`], [`LocalModel`] and loading a file;
 //! - `generate`: the generation loop on its thread;
 //! - `template`: the chat template;
+//! - `tools`: the tool protocol — the tools as a prompt, and finding calls in the generated text;
 //! - `tokenizer`: the GGUF vocabulary as a `tokenizers` BPE, and incremental UTF-8 decoding.
 
 mod generate;
 mod template;
 mod tokenizer;
+mod tools;
 mod weights;
 
 use std::fmt;
@@ -36,7 +42,11 @@ use tokio::sync::mpsc;
 use self::generate::Generation;
 use self::template::{ChatTemplate, Segment};
 use self::tokenizer::GgufTokenizer;
-use crate::{ChatMessage, ChatModel, ChatRequest, ChatStream, Error, ModelInfo, Result, estimate_tokens};
+use self::tools::ToolCallScanner;
+pub use self::weights::WeightFormat;
+use crate::{
+    ChatMessage, ChatModel, ChatRequest, ChatStream, Error, ModelInfo, Result, ToolSpec, estimate_tokens,
+};
 
 /// Repetition penalty unless [`LocalModelConfig::repeat_penalty`] says otherwise: llama.cpp's
 /// long-standing default, enough to keep a small model out of loops.
@@ -69,10 +79,8 @@ pub struct LocalModelConfig {
     pub repeat_last_n: usize,
     /// Prompt tokens per forward pass (at least 1).
     pub prompt_batch_size: usize,
-    /// Converts weights of block types candle has no SIMD kernels for (Q4_1, Q5_0, Q5_1) to Q8_0
-    /// while loading: several times faster products for a little more memory and a rounding far
-    /// finer than the original's (see the `weights` module). Off runs the file's own types.
-    pub convert_to_q8_0: bool,
+    /// How weights of block types candle has no SIMD kernels for (Q4_1, Q5_0, Q5_1) are held.
+    pub weight_format: WeightFormat,
 }
 
 impl LocalModelConfig {
@@ -86,7 +94,7 @@ impl LocalModelConfig {
             repeat_penalty: DEFAULT_REPEAT_PENALTY,
             repeat_last_n: DEFAULT_REPEAT_LAST_N,
             prompt_batch_size: DEFAULT_PROMPT_BATCH_SIZE,
-            convert_to_q8_0: true,
+            weight_format: WeightFormat::default(),
         }
     }
 }
@@ -168,17 +176,7 @@ impl LocalModel {
             content,
             mut reader,
             converted,
-        } = weights::read(
-            bytes,
-            if config.convert_to_q8_0 {
-                Some(candle_core::quantized::GgmlDType::Q8_0)
-            } else if std::env::var_os("SCRATCH_F32").is_some() {
-                Some(candle_core::quantized::GgmlDType::F32)
-            } else {
-                None
-            },
-        )
-        .map_err(&bad)?;
+        } = weights::read(bytes, config.weight_format.target()).map_err(&bad)?;
 
         let architecture = metadata_string(&content, "general.architecture").unwrap_or_default();
         if architecture != "llama" {
@@ -217,7 +215,8 @@ impl LocalModel {
             path = %path.display(),
             %name,
             context_window,
-            converted_to_q8_0 = converted,
+            converted_weights = converted,
+            weight_format = ?config.weight_format,
             vocabulary = tokenizer.vocabulary_size(),
             "local model loaded"
         );
@@ -226,7 +225,9 @@ impl LocalModel {
                 name,
                 provider: "local",
                 context_window,
-                supports_tools: false,
+                // Offered in the prompt; a small model often garbles them, and the assistant then
+                // falls back to a one-shot answer (see the `tools` module).
+                supports_tools: true,
             },
             inner: Arc::new(Inner {
                 weights,
@@ -242,8 +243,13 @@ impl LocalModel {
     /// The prompt `messages` make, as token ids: the template's control tokens by id, message text
     /// encoded with special-token parsing off.
     pub fn prompt_tokens(&self, messages: &[ChatMessage]) -> Result<Vec<u32>> {
+        self.prompt_tokens_with_tools(messages, &[])
+    }
+
+    /// The prompt `messages` make with `tools` offered (described in the system message).
+    pub fn prompt_tokens_with_tools(&self, messages: &[ChatMessage], tools: &[ToolSpec]) -> Result<Vec<u32>> {
         let mut ids = Vec::new();
-        for segment in self.inner.template.render(messages) {
+        for segment in self.inner.template.render(messages, tools) {
             match segment {
                 Segment::Control(token) => ids.push(
                     self.inner
@@ -284,9 +290,26 @@ impl ChatModel for LocalModel {
     }
 
     async fn stream(&self, request: ChatRequest) -> Result<ChatStream> {
-        let prompt = self.prompt_tokens(&request.messages)?;
         let max_output = request.max_output_tokens as usize;
         let window = self.info.context_window;
+        let mut tools = request.tools.as_slice();
+        let mut prompt = self.prompt_tokens_with_tools(&request.messages, tools)?;
+        if !tools.is_empty() && prompt.len() + max_output > window {
+            // The tool definitions are what does not fit (a caller budgets for the conversation):
+            // the model answers without tools rather than not at all.
+            let without = self.prompt_tokens(&request.messages)?;
+            if without.len() + max_output <= window {
+                tracing::warn!(
+                    with_tools = prompt.len(),
+                    without_tools = without.len(),
+                    max_output,
+                    window,
+                    "the tool definitions do not fit the local model's context window: asking without them"
+                );
+                prompt = without;
+                tools = &[];
+            }
+        }
         if prompt.len() + max_output > window {
             return Err(Error::ContextLengthExceeded {
                 message: format!(
@@ -303,6 +326,7 @@ impl ChatModel for LocalModel {
             max_output,
             request.temperature,
             events,
+            (!tools.is_empty()).then(|| ToolCallScanner::new(tools)),
         );
         std::thread::Builder::new()
             .name("reposage-llm-generate".into())

@@ -10,12 +10,13 @@
 //! SmolLM…", inserted when the first message is not a system message) is not reproduced: callers
 //! send their own system message.
 //!
-//! A local model has no tool calling ([`ModelInfo::supports_tools`](crate::ModelInfo) is false),
-//! but a conversation may still hold tool results and calls (from another model, or a fallback):
-//! they are written out as text, a result as a user message and a call after the assistant's text,
-//! so nothing of the conversation is lost.
+//! Tools follow the Hermes/Qwen convention (see `tools`): the tools offered are described at the
+//! end of the system message (a system message of their own when the conversation has none), an
+//! assistant's calls are written after its text as `<tool_call>` blocks, and tool results — each a
+//! `<tool_response>` block, consecutive results in one turn — are a user turn.
 
-use crate::{ChatMessage, Role};
+use super::tools;
+use crate::{ChatMessage, Role, ToolSpec};
 
 /// ChatML's turn opener, a single control token.
 pub(crate) const IM_START: &str = "<|im_start|>";
@@ -82,19 +83,62 @@ impl ChatTemplate {
         }
     }
 
-    /// `messages` as the prompt, ending where the assistant's answer begins.
-    pub(crate) fn render(self, messages: &[ChatMessage]) -> Vec<Segment> {
+    /// `messages` as the prompt, with `tools` offered (none for a plain answer), ending where the
+    /// assistant's answer begins.
+    pub(crate) fn render(self, messages: &[ChatMessage], tools: &[ToolSpec]) -> Vec<Segment> {
         match self {
-            ChatTemplate::ChatMl => chatml(messages),
+            ChatTemplate::ChatMl => chatml(messages, tools),
         }
     }
 }
 
-/// ChatML: every message as a turn, then the assistant's turn opened.
-fn chatml(messages: &[ChatMessage]) -> Vec<Segment> {
-    let mut segments = Vec::with_capacity(messages.len() * 4 + 2);
-    for message in messages {
-        let (role, content) = as_text(message);
+/// ChatML: every message as a turn (consecutive tool results as one), then the assistant's turn
+/// opened.
+fn chatml(messages: &[ChatMessage], tools: &[ToolSpec]) -> Vec<Segment> {
+    let mut turns: Vec<(&'static str, String)> = Vec::with_capacity(messages.len() + 1);
+    let mut tools_described = tools.is_empty();
+    for (i, message) in messages.iter().enumerate() {
+        let previous = i.checked_sub(1).map(|p| messages[p].role);
+        match message.role {
+            Role::System if !tools_described => {
+                tools_described = true;
+                let section = tools::system_section(tools);
+                let content = if message.content.is_empty() {
+                    section
+                } else {
+                    format!("{}\n\n{section}", message.content)
+                };
+                turns.push(("system", content));
+            }
+            Role::System => turns.push(("system", message.content.clone())),
+            Role::User => turns.push(("user", message.content.clone())),
+            Role::Tool => {
+                let response = tools::response_text(&message.content);
+                match turns.last_mut() {
+                    Some((_, text)) if previous == Some(Role::Tool) => {
+                        text.push('\n');
+                        text.push_str(&response);
+                    }
+                    _ => turns.push(("user", response)),
+                }
+            }
+            Role::Assistant => {
+                let mut text = message.content.clone();
+                for call in &message.tool_calls {
+                    if !text.is_empty() {
+                        text.push('\n');
+                    }
+                    text.push_str(&tools::call_text(call));
+                }
+                turns.push(("assistant", text));
+            }
+        }
+    }
+    if !tools_described {
+        turns.insert(0, ("system", tools::system_section(tools)));
+    }
+    let mut segments = Vec::with_capacity(turns.len() * 4 + 2);
+    for (role, content) in turns {
         segments.push(Segment::Control(IM_START));
         segments.push(Segment::Text(format!("{role}\n{content}")));
         segments.push(Segment::Control(IM_END));
@@ -103,35 +147,6 @@ fn chatml(messages: &[ChatMessage]) -> Vec<Segment> {
     segments.push(Segment::Control(IM_START));
     segments.push(Segment::Text("assistant\n".to_string()));
     segments
-}
-
-/// The role a message is written under and its text, tool results and calls spelled out.
-fn as_text(message: &ChatMessage) -> (&'static str, String) {
-    match message.role {
-        Role::System => ("system", message.content.clone()),
-        Role::User => ("user", message.content.clone()),
-        Role::Tool => {
-            let call = message
-                .tool_call_id
-                .as_deref()
-                .map(|id| format!(" (call {id})"))
-                .unwrap_or_default();
-            ("user", format!("Tool result{call}:\n{}", message.content))
-        }
-        Role::Assistant => {
-            let mut text = message.content.clone();
-            for call in &message.tool_calls {
-                if !text.is_empty() {
-                    text.push('\n');
-                }
-                text.push_str(&format!(
-                    "Tool call {} (call {}) with arguments {}",
-                    call.name, call.id, call.arguments
-                ));
-            }
-            ("assistant", text)
-        }
-    }
 }
 
 #[cfg(test)]
@@ -169,7 +184,7 @@ mod tests {
             ChatMessage::user("What is 2+2?"),
         ];
         assert_eq!(
-            text(&ChatTemplate::ChatMl.render(&messages)),
+            text(&ChatTemplate::ChatMl.render(&messages, &[])),
             "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n\
              <|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n\
              <|im_start|>assistant\n"
@@ -178,27 +193,62 @@ mod tests {
 
     #[test]
     fn control_tokens_are_segments_of_their_own_and_message_text_is_not() {
-        let segments = ChatTemplate::ChatMl.render(&[ChatMessage::user("say <|im_end|>")]);
+        let segments = ChatTemplate::ChatMl.render(&[ChatMessage::user("say <|im_end|>")], &[]);
         assert_eq!(segments[0], Segment::Control(IM_START));
         assert_eq!(segments[1], Segment::Text("user\nsay <|im_end|>".to_string()));
         assert_eq!(segments[2], Segment::Control(IM_END));
     }
 
     #[test]
-    fn tool_calls_and_results_are_written_out_as_text() {
+    fn tool_calls_and_results_are_written_in_the_hermes_form() {
         let mut call = ChatMessage::assistant("Let me look.");
         call.tool_calls.push(ToolCall {
             id: "c1".into(),
             name: "search".into(),
             arguments: r#"{"q":"retry"}"#.into(),
         });
-        let messages = [call, ChatMessage::tool_result("c1", "backoff_send in client.rs")];
+        call.tool_calls.push(ToolCall {
+            id: "c2".into(),
+            name: "read_file".into(),
+            arguments: r#"{"path":"a.rs"}"#.into(),
+        });
+        let messages = [
+            call,
+            ChatMessage::tool_result("c1", "backoff_send in client.rs"),
+            ChatMessage::tool_result("c2", "fn main() {}"),
+        ];
         assert_eq!(
-            text(&ChatTemplate::ChatMl.render(&messages)),
-            "<|im_start|>assistant\nLet me look.\nTool call search (call c1) with arguments {\"q\":\"retry\"}<|im_end|>\n\
-             <|im_start|>user\nTool result (call c1):\nbackoff_send in client.rs<|im_end|>\n\
+            text(&ChatTemplate::ChatMl.render(&messages, &[])),
+            "<|im_start|>assistant\nLet me look.\n\
+             <tool_call>\n{\"name\": \"search\", \"arguments\": {\"q\":\"retry\"}}\n</tool_call>\n\
+             <tool_call>\n{\"name\": \"read_file\", \"arguments\": {\"path\":\"a.rs\"}}\n</tool_call><|im_end|>\n\
+             <|im_start|>user\n<tool_response>\nbackoff_send in client.rs\n</tool_response>\n\
+             <tool_response>\nfn main() {}\n</tool_response><|im_end|>\n\
              <|im_start|>assistant\n"
         );
+    }
+
+    #[test]
+    fn tools_offered_are_described_at_the_end_of_the_system_message() {
+        let tools = [ToolSpec {
+            name: "search".into(),
+            description: "Searches.".into(),
+            parameters: serde_json::json!({"type": "object"}),
+        }];
+        let messages = [ChatMessage::system("Be brief."), ChatMessage::user("Hi")];
+        let rendered = text(&ChatTemplate::ChatMl.render(&messages, &tools));
+        let system = rendered
+            .strip_prefix("<|im_start|>system\nBe brief.\n\n# Tools\n")
+            .unwrap_or_else(|| panic!("{rendered}"));
+        assert!(system.contains("<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"search\""));
+        assert!(system.contains("</tool_call><|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"));
+        // Without a system message, the tools have one of their own.
+        let rendered = text(&ChatTemplate::ChatMl.render(&[ChatMessage::user("Hi")], &tools));
+        assert!(
+            rendered.starts_with("<|im_start|>system\n# Tools\n"),
+            "{rendered}"
+        );
+        assert!(rendered.ends_with("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"));
     }
 
     #[test]

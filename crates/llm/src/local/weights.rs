@@ -3,17 +3,42 @@
 //! candle's CPU kernels for quantized matrix products are chosen at run time (AVX2/FMA, AVX-512
 //! VNNI), but only some block types have them: Q4_0, Q8_0 and the k-quants do; Q4_1, Q5_0 and
 //! Q5_1 fall back to scalar loops several times slower. SmolLM2-135M-Instruct's Q4_1 file is
-//! such a file. With [`LocalModelConfig::convert_to_q8_0`](super::LocalModelConfig) on, those
-//! tensors are converted to Q8_0 while loading: each block is dequantized and requantized with
-//! 8 bits (one scale per 32 values), which keeps the values to within half a step of
-//! 1/127 of the block's largest — far finer than the 4-bit steps they were stored with — at 1.7×
-//! the memory of Q4_1 (SmolLM2-135M: ~120 MB instead of ~98 MB).
+//! such a file. [`WeightFormat`] says what those tensors become while loading: kept as stored,
+//! requantized to Q8_0 (each block dequantized and rounded to 8 bits with one scale per 32
+//! values, within half a step of 1/127 of the block's largest — far finer than the 4-bit steps
+//! they were stored with), or dequantized to f32, whose products candle hands to gemm.
 
 use std::io::Cursor;
 
 use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
+
+/// How a [`LocalModel`](super::LocalModel) holds weights stored in a block type without SIMD
+/// kernels (Q4_1, Q5_0, Q5_1); weights of other types are used as stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WeightFormat {
+    /// As stored: the least memory, scalar products.
+    AsStored,
+    /// Converted to Q8_0 (8-bit, one scale per 32 values): SIMD products at 1.7× the memory of
+    /// Q4_1, rounding far finer than the stored 4 bits.
+    Q8_0,
+    /// Dequantized to f32: products by gemm, the fastest prompt evaluation, at 6.4× the memory
+    /// of Q4_1 and exactly the stored values.
+    #[default]
+    F32,
+}
+
+impl WeightFormat {
+    /// The block type converted tensors become.
+    pub(super) fn target(self) -> Option<GgmlDType> {
+        match self {
+            WeightFormat::AsStored => None,
+            WeightFormat::Q8_0 => Some(GgmlDType::Q8_0),
+            WeightFormat::F32 => Some(GgmlDType::F32),
+        }
+    }
+}
 
 /// Block types whose products run as scalar loops in candle 0.11 on x86.
 const WITHOUT_SIMD_KERNELS: &[GgmlDType] = &[GgmlDType::Q4_1, GgmlDType::Q5_0, GgmlDType::Q5_1];
@@ -27,7 +52,7 @@ pub(super) struct GgufBytes {
     pub(super) content: Content,
     /// The file's bytes followed by any converted tensors.
     pub(super) reader: Cursor<Vec<u8>>,
-    /// Tensors converted to Q8_0.
+    /// Tensors converted.
     pub(super) converted: usize,
 }
 

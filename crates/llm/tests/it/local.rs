@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use reposage_llm::local::{LocalModel, LocalModelConfig};
-use reposage_llm::{ChatEvent, ChatMessage, ChatModel, ChatRequest, Error, FinishReason, Usage};
+use reposage_llm::{
+    ChatEvent, ChatMessage, ChatModel, ChatRequest, Error, FinishReason, ToolCall, ToolSpec, Usage,
+};
 
 /// The model with its default configuration, loaded once for the tests that only read it.
 fn model() -> &'static LocalModel {
@@ -70,13 +72,14 @@ async fn answer(model: &LocalModel, request: ChatRequest) -> Answer {
 }
 
 #[test]
-fn the_model_describes_itself_as_a_local_model_without_tools() {
+fn the_model_describes_itself_as_a_local_model_offered_tools() {
     let info = model().info();
     assert_eq!(info.provider, "local");
     assert!(info.name.to_lowercase().contains("smollm2"), "{}", info.name);
     // SmolLM2 was trained on 8192 tokens; candle's rotary table stops at 4096.
     assert_eq!(info.context_window, 4096);
-    assert!(!info.supports_tools);
+    // Offered in the prompt (Hermes/Qwen `<tool_call>` convention); garbled calls come back as text.
+    assert!(info.supports_tools);
 }
 
 #[test]
@@ -271,4 +274,131 @@ fn a_missing_file_is_refused_with_its_path() {
         matches!(&error, Error::ModelFile { path: reported, .. } if reported == &path),
         "{error:?}"
     );
+}
+
+fn search_tool() -> ToolSpec {
+    ToolSpec {
+        name: "search".into(),
+        description: "Searches the repository's code. Returns the best matching excerpts.".into(),
+        parameters: serde_json::json!({
+            "type": "object",
+            "properties": {"query": {"type": "string", "description": "What to look for."}},
+            "required": ["query"]
+        }),
+    }
+}
+
+#[test]
+fn tools_offered_are_described_in_the_prompt() {
+    let model = model();
+    let messages = question("Where are retries handled?");
+    let without = model.prompt_tokens(&messages).expect("renders").len();
+    let with = model
+        .prompt_tokens_with_tools(&messages, &[search_tool()])
+        .expect("renders")
+        .len();
+    // The instruction, the schema and the form of a call: well over a hundred tokens.
+    assert!(with > without + 100, "{without} without tools, {with} with");
+    // Still one system and one user turn, and the assistant's opener.
+    let im_start = 1;
+    let turns = |ids: &[u32]| ids.iter().filter(|id| **id == im_start).count();
+    assert_eq!(
+        turns(
+            &model
+                .prompt_tokens_with_tools(&messages, &[search_tool()])
+                .unwrap()
+        ),
+        3
+    );
+}
+
+/// What a stream with tools offered said.
+#[derive(Debug, Default)]
+struct ToolAnswer {
+    text: String,
+    calls: Vec<ToolCall>,
+    finish: Option<FinishReason>,
+}
+
+/// Reads a stream to its end, checking the order the OpenAI client keeps: deltas, then tool calls,
+/// then the usage, then the finish reason.
+async fn tool_answer(model: &LocalModel, request: ChatRequest) -> ToolAnswer {
+    let mut stream = model.stream(request).await.expect("the request starts");
+    let mut answer = ToolAnswer::default();
+    let mut usage = None;
+    while let Some(event) = stream.next().await {
+        assert!(answer.finish.is_none(), "an event after Finished: {event:?}");
+        match event.expect("generation does not fail") {
+            ChatEvent::Delta(delta) => {
+                assert!(
+                    answer.calls.is_empty() && usage.is_none(),
+                    "text after calls: {delta:?}"
+                );
+                answer.text.push_str(&delta);
+            }
+            ChatEvent::ToolCall(call) => {
+                assert!(usage.is_none(), "a call after the usage: {call:?}");
+                answer.calls.push(call);
+            }
+            ChatEvent::Usage(u) => usage = Some(u),
+            ChatEvent::Finished(reason) => answer.finish = Some(reason),
+        }
+    }
+    assert!(usage.is_some(), "a usage event");
+    answer
+}
+
+#[tokio::test]
+async fn offered_a_tool_the_model_calls_it_well_formed_or_its_text_comes_back_whole() {
+    let messages = vec![
+        ChatMessage::system("You are a code assistant. Use the tools to look things up."),
+        ChatMessage::user("Where are HTTP retries handled in this repository?"),
+    ];
+    let answer = tool_answer(
+        model(),
+        ChatRequest {
+            tools: vec![search_tool()],
+            ..request(messages, 48)
+        },
+    )
+    .await;
+    eprintln!("SmolLM2 offered a tool: {answer:?}");
+    if answer.calls.is_empty() {
+        // Plain text, or a garbled call as the text it was (tags included), for the assistant to
+        // recognise: never a call's tag without its body.
+        assert!(
+            matches!(answer.finish, Some(FinishReason::Stop | FinishReason::Length)),
+            "{answer:?}"
+        );
+        if answer.text.contains("<tool_call") {
+            assert!(answer.text.contains("<tool_call>"), "{answer:?}");
+        }
+    } else {
+        assert_eq!(answer.finish, Some(FinishReason::ToolCalls), "{answer:?}");
+        for call in &answer.calls {
+            assert_eq!(call.name, "search");
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&call.arguments)
+                .expect("the arguments of a call are a JSON object");
+        }
+        assert!(!answer.text.contains("<tool_call>"), "{answer:?}");
+    }
+}
+
+#[tokio::test]
+async fn tool_definitions_that_do_not_fit_are_left_out_rather_than_refusing() {
+    let messages = question("Hi");
+    let without = model().prompt_tokens(&messages).expect("renders").len();
+    let mut config = LocalModelConfig::new(reposage_testkit::samples::local_llm_model());
+    config.context_window = Some(without + 4);
+    let model = load(config);
+    let answer = tool_answer(
+        &model,
+        ChatRequest {
+            tools: vec![search_tool()],
+            ..request(messages, 4)
+        },
+    )
+    .await;
+    assert!(answer.calls.is_empty(), "{answer:?}");
+    assert!(answer.finish.is_some());
 }
