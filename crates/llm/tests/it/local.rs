@@ -402,3 +402,29 @@ async fn tool_definitions_that_do_not_fit_are_left_out_rather_than_refusing() {
     assert!(answer.calls.is_empty(), "{answer:?}");
     assert!(answer.finish.is_some());
 }
+
+#[tokio::test]
+async fn asked_for_a_call_the_model_garbles_it_and_it_comes_back_whole_as_text() {
+    // Greedy SmolLM2-135M answers "The tool call is:\n<tool_call>\n{"name": "search",
+    // "description": …" — the schema, not a call — until the output limit.
+    let messages = vec![
+        ChatMessage::system("You are a code assistant. Use the tools to look things up."),
+        ChatMessage::user("Search the code for retries. Answer only with the tool call."),
+    ];
+    let answer = tool_answer(
+        model(),
+        ChatRequest {
+            tools: vec![search_tool()],
+            ..request(messages, 40)
+        },
+    )
+    .await;
+    assert!(answer.calls.is_empty(), "{answer:?}");
+    assert_eq!(answer.finish, Some(FinishReason::Length), "{answer:?}");
+    let at = answer
+        .text
+        .find("<tool_call>")
+        .unwrap_or_else(|| panic!("the garbled call comes back as text: {answer:?}"));
+    assert!(!answer.text[..at].contains('<'), "{answer:?}");
+    assert!(answer.text[at..].contains("\"name\": \"search\""), "{answer:?}");
+}
