@@ -66,9 +66,11 @@ pub struct LlmArgs {
     /// Context window in tokens, when the server does not tell it (Ollama and vLLM do).
     #[arg(long, env = "REPOSAGE_LLM_CONTEXT_WINDOW", value_parser = clap::value_parser!(u64).range(512..=10_000_000))]
     pub llm_context_window: Option<u64>,
-    /// Offer tools to the model (the agent loop); `false` for one-shot answers.
-    #[arg(long, env = "REPOSAGE_LLM_TOOLS", default_value_t = true, action = ArgAction::Set)]
-    pub llm_tools: bool,
+    /// Offer tools to the model (the agent loop); `false` for one-shot answers. Default: on for
+    /// endpoints, off for the local model (SmolLM2-135M ignores the tool protocol, and its
+    /// answers get worse with the tool definitions in its small window).
+    #[arg(long, env = "REPOSAGE_LLM_TOOLS", action = ArgAction::Set)]
+    pub llm_tools: Option<bool>,
     /// Sampling temperature (0 to 2); the local model decodes greedily when it is 0.
     #[arg(long, env = "REPOSAGE_LLM_TEMPERATURE", default_value_t = 0.1)]
     pub llm_temperature: f32,
@@ -135,9 +137,14 @@ impl LlmArgs {
             },
             max_output_tokens: self.llm_max_output_tokens,
             temperature: (self.llm_temperature > 0.0).then_some(self.llm_temperature),
-            tools: self.llm_tools,
+            tools: self.tools(),
             ..defaults
         })
+    }
+
+    /// Whether the model is offered tools: `--llm-tools`, or by default for endpoints only.
+    pub fn tools(&self) -> bool {
+        self.llm_tools.unwrap_or(self.llm != LlmKind::Local)
     }
 
     /// The model the flags describe: loaded (local; on a blocking thread) or connected (an
@@ -185,7 +192,7 @@ impl LlmArgs {
                             api_version: self.llm_azure_api_version.clone(),
                         }),
                     context_window: self.llm_context_window.map(|w| w as usize),
-                    supports_tools: self.llm_tools,
+                    supports_tools: self.tools(),
                     timeout,
                     idle_timeout: timeout,
                     ..OpenAiChatConfig::new(self.llm_base_url.clone(), self.llm_model_name.clone())
@@ -237,6 +244,15 @@ mod tests {
         assert!(error.to_string().contains("--llm-temperature"), "{error}");
         let settings = parse(&["--llm-tools", "false"]).assistant_settings().unwrap();
         assert!(!settings.tools);
+    }
+
+    #[test]
+    fn tools_are_offered_to_endpoints_and_to_the_local_model_only_when_asked() {
+        let tools = |args: &[&str]| parse(args).assistant_settings().unwrap().tools;
+        assert!(tools(&["--llm", "openai"]));
+        assert!(!tools(&["--llm", "local"]));
+        assert!(tools(&["--llm", "local", "--llm-tools", "true"]));
+        assert!(!tools(&["--llm", "openai", "--llm-tools", "false"]));
     }
 
     #[tokio::test]

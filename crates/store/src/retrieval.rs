@@ -427,6 +427,11 @@ impl IndexWriter {
 /// them all costs more than the rest of a search.
 pub const LOOSE_MATCHES_RANKED: i64 = 256;
 
+/// Matches of the BM25 tier that are ranked (found in index order, then ranked): a question's
+/// rarest words can still be common (`error`, `string` in a Rust corpus), and scoring tens of
+/// thousands of chunks would cost more than the rest of the search.
+pub const TERM_MATCHES_RANKED: i64 = 4096;
+
 /// Which chunks one tier of a lexical query finds, and how it ranks them.
 #[derive(Debug, Clone, Copy)]
 enum Tier<'a> {
@@ -511,6 +516,9 @@ fn lexical_tier(query: &LexicalQuery, tier: Tier<'_>, limit: i64) -> QueryBuilde
     if exclude.is_some() {
         sql.push(" LIMIT ").push_bind(LOOSE_MATCHES_RANKED);
     }
+    if matches!(tier, Tier::Terms(_)) {
+        sql.push(" LIMIT ").push_bind(TERM_MATCHES_RANKED);
+    }
     sql.push(") m");
     match by_path {
         false => sql.push(" ORDER BY score DESC, chunk_id"),
@@ -521,36 +529,26 @@ fn lexical_tier(query: &LexicalQuery, tier: Tier<'_>, limit: i64) -> QueryBuilde
 }
 
 /// Appends the BM25 score of `tokens` (a chunk's lexemes) as `score`: for each term it holds,
-/// `weight · tf · (k1 + 1) / (tf + k1 · (1 − b + b · length / average))`, summed.
+/// `weight · tf · (k1 + 1) / (tf + k1 · (1 − b + b · length / average))`, summed. One `CASE` per
+/// term, the numbers written as literals (they are ours, finite by construction), the terms bound.
 fn push_bm25(sql: &mut QueryBuilder<Postgres>, ranking: &TermRanking) {
-    let column = |f: fn(&WeightedTerm) -> &str| {
-        ranking
-            .terms
-            .iter()
-            .map(f)
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
-    let weights: Vec<f32> = ranking.terms.iter().map(|t| t.weight).collect();
-    sql.push("(SELECT COALESCE(SUM(x.weight * x.tf * (")
-        .push_bind(ranking.k1)
-        .push("::real + 1) / (x.tf + ")
-        .push_bind(ranking.k1)
-        .push("::real * (1 - ")
-        .push_bind(ranking.b)
-        .push("::real + ")
-        .push_bind(ranking.b)
-        .push("::real * length(tokens) / ")
-        .push_bind(ranking.average_lexemes.max(1.0))
-        .push("::real))), 0) FROM (SELECT t.weight, CASE WHEN tokens @@ t.heading THEN 1 + ")
-        .push_bind(ranking.heading_boost)
-        .push("::real ELSE 1 END AS tf FROM UNNEST(")
-        .push_bind(column(|t| &t.tsquery))
-        .push("::tsquery[], ")
-        .push_bind(column(|t| &t.heading_tsquery))
-        .push("::tsquery[], ")
-        .push_bind(weights)
-        .push("::real[]) AS t(term, heading, weight) WHERE tokens @@ t.term) x)::real AS score");
+    let number = |x: f32| if x.is_finite() { x } else { 0.0 };
+    let (k1, b) = (number(ranking.k1), number(ranking.b));
+    let average = number(ranking.average_lexemes).max(1.0);
+    let norm = format!("({k1} * (1 - {b} + {b} * length(tokens) / {average}::real))");
+    let saturated = |tf: f32| format!("{} / ({tf} + {norm})", tf * (k1 + 1.0));
+    let heading_tf = 1.0 + number(ranking.heading_boost).max(0.0);
+    sql.push("(0");
+    for term in &ranking.terms {
+        let weight = number(term.weight);
+        sql.push(" + CASE WHEN tokens @@ ")
+            .push_bind(term.heading_tsquery.clone())
+            .push(format!("::tsquery THEN {weight} * {}", saturated(heading_tf)))
+            .push(" WHEN tokens @@ ")
+            .push_bind(term.tsquery.clone())
+            .push(format!("::tsquery THEN {weight} * {} ELSE 0 END", saturated(1.0)));
+    }
+    sql.push(")::real AS score");
 }
 
 /// Appends `filter`'s conditions on `c` (chunks) and, for path prefixes, `f` (files).
