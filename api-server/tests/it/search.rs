@@ -305,13 +305,15 @@ async fn get_and_post_answer_the_same_hits_for_the_same_search(pool: PgPool) {
 async fn hybrid_search_finds_by_meaning_what_lexical_search_misses_and_explains_the_fusion(pool: PgPool) {
     let f = fixture(pool, true).await;
     let state = f.semantic();
-    let question = "where are HTTP retries handled";
+    // No chunk holds any of its words in any form ("handled" would match load_config's `handle`
+    // in the some-words tier).
+    let question = "where are HTTP retries dealt with";
 
     let lexical = search_get(&state, &[("q", question), ("mode", "lexical")]).await;
     let hybrid = search_get(&state, &[("q", question), ("mode", "hybrid")]).await;
 
     assert_eq!(lexical["mode"], "lexical");
-    assert!(hits(&lexical).is_empty(), "no chunk holds every word: {lexical}");
+    assert!(hits(&lexical).is_empty(), "no chunk holds any word: {lexical}");
     assert_eq!(hybrid["mode"], "hybrid");
     assert_eq!(hybrid["degraded"], Value::Null);
     assert_eq!(symbols(&hybrid)[0], "backoff_send", "{:?}", symbols(&hybrid));
@@ -751,10 +753,13 @@ async fn sql_and_like_metacharacters_in_the_query_are_matched_as_data(pool: PgPo
     assert_eq!(hits(&percent_symbol).len(), 0);
     assert_eq!(injection.status, StatusCode::OK, "{}", injection.text);
     assert_eq!(hits(&injection.json()).len(), 0);
-    assert_eq!(
-        hits(&quote).len(),
-        0,
-        "every word must match: `OR` and `1` are not in the index"
+    // No chunk holds every word (`OR` and `1` are not in the index): the some-words tier ranks the
+    // chunks holding `config`, and only those; the quotes are data.
+    assert!(!hits(&quote).is_empty(), "{quote}");
+    assert!(
+        symbols(&quote).iter().all(|s| s.contains("config")),
+        "{:?}",
+        symbols(&quote)
     );
     assert_eq!(symbols(&afterwards), ["backoff_send"], "the index is intact");
 }
