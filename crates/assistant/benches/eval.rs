@@ -36,7 +36,8 @@
 //! Options: `--questions PATH` (default `eval/questions.toml`), `--repo NAME` (repeatable),
 //! `--llm local|off`, `--quiet` (no per-question lines). `REPOSAGE_EVAL_SOURCES` names a directory
 //! holding the crates' source folders instead of `$CARGO_HOME/registry/src/*/`;
-//! `REPOSAGE_BENCH_KEEP_DATABASE=1` keeps the databases.
+//! `REPOSAGE_BENCH_KEEP_DATABASE=1` keeps the databases; `REPOSAGE_EVAL_LEXICAL_WEIGHT` sets the
+//! lexical list's weight in the hybrid fusion (default 0.7), to measure another before changing it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
