@@ -185,6 +185,20 @@ impl Chat {
         body["id"].as_str().unwrap().to_string()
     }
 
+    /// Asks [`RETRY_QUESTION`] in `conversation` as an event stream; with the new message's id
+    /// (the `x-message-id` header).
+    async fn ask_streaming(&self, conversation: &str) -> (Events, String) {
+        let stream = self
+            .events(
+                &format!("/api/v1/conversations/{conversation}/messages"),
+                Some(&json!({"content": RETRY_QUESTION})),
+                None,
+            )
+            .await;
+        let message = stream.message_id.clone().expect("the x-message-id header");
+        (stream, message)
+    }
+
     /// Opens an event stream with a POST of `body` (or a GET without one).
     async fn events(&self, path: &str, body: Option<&Value>, last_event_id: Option<u64>) -> Events {
         let request = match body {
@@ -387,14 +401,7 @@ fn streamed_text(events: &[Sse]) -> String {
 async fn an_answer_streams_context_deltas_citations_usage_then_done_with_increasing_ids(pool: PgPool) {
     let chat = Chat::new(pool, vec![text_reply(&CITING_REPLY)], quick()).await;
     let conversation = chat.conversation().await;
-    let stream = chat
-        .events(
-            &format!("/api/v1/conversations/{conversation}/messages"),
-            Some(&json!({"content": RETRY_QUESTION})),
-            None,
-        )
-        .await;
-    let message_id = stream.message_id.clone().expect("the x-message-id header");
+    let (stream, message_id) = chat.ask_streaming(&conversation).await;
     let question_id = stream.question_id.clone().expect("the x-question-id header");
     let events = stream.all().await;
 
@@ -636,14 +643,7 @@ async fn a_model_failing_mid_answer_ends_it_failed_with_the_text_so_far(pool: Pg
     ];
     let chat = Chat::new(pool, vec![reply], quick()).await;
     let conversation = chat.conversation().await;
-    let stream = chat
-        .events(
-            &format!("/api/v1/conversations/{conversation}/messages"),
-            Some(&json!({"content": RETRY_QUESTION})),
-            None,
-        )
-        .await;
-    let message = stream.message_id.clone().unwrap();
+    let (stream, message) = chat.ask_streaming(&conversation).await;
     let events = stream.all().await;
     let done = &events.last().unwrap();
     assert_eq!(done.event, "done");
@@ -675,14 +675,7 @@ async fn a_model_failing_mid_answer_ends_it_failed_with_the_text_so_far(pool: Pg
 async fn cancelling_stops_the_answer_drops_the_model_stream_and_stores_it_interrupted(pool: PgPool) {
     let chat = Chat::new(pool, vec![hanging_reply("Retries are handled in")], quick()).await;
     let conversation = chat.conversation().await;
-    let mut stream = chat
-        .events(
-            &format!("/api/v1/conversations/{conversation}/messages"),
-            Some(&json!({"content": RETRY_QUESTION})),
-            None,
-        )
-        .await;
-    let message = stream.message_id.clone().unwrap();
+    let (mut stream, message) = chat.ask_streaming(&conversation).await;
     stream.until("delta").await;
     assert_eq!(
         chat.settled_or_streaming(&conversation, &message).await,
@@ -743,14 +736,7 @@ impl Chat {
 async fn a_client_leaving_mid_stream_interrupts_the_answer_and_stores_what_was_written(pool: PgPool) {
     let chat = Chat::new(pool, vec![hanging_reply("Retries are handled in")], quick()).await;
     let conversation = chat.conversation().await;
-    let mut stream = chat
-        .events(
-            &format!("/api/v1/conversations/{conversation}/messages"),
-            Some(&json!({"content": RETRY_QUESTION})),
-            None,
-        )
-        .await;
-    let message = stream.message_id.clone().unwrap();
+    let (mut stream, message) = chat.ask_streaming(&conversation).await;
     stream.until("delta").await;
     drop(stream);
 
@@ -852,14 +838,7 @@ async fn cancelling_closes_the_real_clients_upstream_request_within_a_second(poo
     .expect("a valid config");
     let chat = Chat::with_model(pool, Arc::new(model), ChatSettings::default()).await;
     let conversation = chat.conversation().await;
-    let mut stream = chat
-        .events(
-            &format!("/api/v1/conversations/{conversation}/messages"),
-            Some(&json!({"content": RETRY_QUESTION})),
-            None,
-        )
-        .await;
-    let message = stream.message_id.clone().unwrap();
+    let (mut stream, message) = chat.ask_streaming(&conversation).await;
     let first = stream.until("delta").await;
     assert_eq!(streamed_text(&first), STALLED_TEXT);
     assert!(
@@ -912,14 +891,7 @@ async fn a_reader_with_last_event_id_gets_the_events_after_it_then_the_rest_live
     ];
     let chat = Chat::new(pool, vec![reply], quick()).await;
     let conversation = chat.conversation().await;
-    let mut original = chat
-        .events(
-            &format!("/api/v1/conversations/{conversation}/messages"),
-            Some(&json!({"content": RETRY_QUESTION})),
-            None,
-        )
-        .await;
-    let message = original.message_id.clone().unwrap();
+    let (mut original, message) = chat.ask_streaming(&conversation).await;
     let mut read = original.until("delta").await;
     let last: u64 = read.last().unwrap().id.parse().unwrap();
 
@@ -1076,14 +1048,7 @@ async fn bad_input_is_a_problem_naming_the_field_and_writes_nothing(pool: PgPool
     let other = chat.conversation().await;
 
     // A question in `other`, answered and kept, whose message the first conversation cannot use.
-    let mut stream = chat
-        .events(
-            &format!("/api/v1/conversations/{other}/messages"),
-            Some(&json!({"content": RETRY_QUESTION})),
-            None,
-        )
-        .await;
-    let other_message = stream.message_id.clone().unwrap();
+    let (mut stream, other_message) = chat.ask_streaming(&other).await;
     stream.until("delta").await;
     let messages = format!("/api/v1/conversations/{conversation}/messages");
     let busy = format!("/api/v1/conversations/{other}/messages");
